@@ -1,0 +1,62 @@
+# The project's commands. `make run` and `make test` work from a fresh clone
+# with nothing but Python 3.11, git, make and the PostgreSQL server binaries.
+
+UV_VERSION := 0.13.8
+TOOLS      := .tools
+UV         := $(TOOLS)/bin/uv
+VENV       := .venv
+BIN        := $(VENV)/bin
+export UV_PYTHON := python3.11
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+PYPROJECTS := pyproject.toml $(wildcard */pyproject.toml)
+
+.PHONY: install run test test-fast lint fmt lock bench-gateway bench-bulkuser bench-emm clean
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) uv.lock $(PYPROJECTS)
+	$(UV) sync --frozen --all-packages --quiet
+	@touch $@
+
+install: $(VENV)/.installed ## create .venv and install the workspace from uv.lock
+
+run: install ## the gateway on 127.0.0.1:8080 and the five services, SQLite under var/, demo data
+	@mkdir -p var
+	@cat scripts/run-banner.txt
+	DEMO_DATA=1 GATEWAY_CONFIG=gateway/src/gateway/demo.yaml RATELIMIT_STORAGE_URL=memory:// \
+		$(BIN)/honcho -f Procfile start
+
+test: install ## lint, unit, in-process and end-to-end tests (real PostgreSQL, Redis, gunicorn)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+test-fast: install ## the tests that start no process
+	$(BIN)/python -m pytest -m "not e2e"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: $(UV) ## refresh uv.lock after changing a pyproject.toml
+	$(UV) lock
+
+bench-gateway: install ## throughput and latency: direct, through the gateway, through nginx
+	$(BIN)/python bench/gateway_bench.py
+
+bench-bulkuser: install ## bulk delete of 100,000 of 1,000,000 users vs raw SQL, SQLite and PostgreSQL
+	$(BIN)/python bench/bulkuser_bench.py
+
+bench-emm: install ## p50 of view-users over 100,000 users on PostgreSQL
+	$(BIN)/python bench/emm_bench.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Shared plumbing for the five vendor services and the gateway."""

@@ -1,0 +1,94 @@
+"""Settings from the environment, with the production guard of the deployment contract."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from vendorkit.netaddr import parse_networks
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+def common_defaults(service: str) -> dict[str, Any]:
+    """Settings every service has, with their ``make run`` defaults."""
+    return {
+        "DATABASE_URL": f"sqlite:///var/{service}.db",
+        "DEMO_DATA": False,
+        "TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
+        "LOG_LEVEL": "INFO",
+        "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        "RUN_MIGRATIONS": True,
+    }
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        word = raw.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ConfigError(f"{name}: expected a boolean (1/0, true/false), got {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: expected an integer, got {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+    return raw
+
+
+def load_settings(
+    service: str,
+    defaults: Mapping[str, Any],
+    *,
+    demo_secrets: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Settings for ``service``: defaults, then the environment, then ``overrides``.
+
+    Outside demo mode (``DEMO_DATA`` unset or 0) a service must be given a
+    ``DATABASE_URL`` and may not run with any of its demo secrets.
+    """
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    url_given = "DATABASE_URL" in environ or "DATABASE_URL" in overrides
+    merged = {**common_defaults(service), **demo_secrets, **defaults}
+    settings: dict[str, Any] = {}
+    for name, default in merged.items():
+        if name in overrides:
+            settings[name] = overrides.pop(name)
+        elif name in environ:
+            settings[name] = _coerce(name, environ[name], default)
+        else:
+            settings[name] = default
+    settings.update(overrides)
+
+    try:
+        settings["TRUSTED_PROXY_NETWORKS"] = parse_networks(settings["TRUSTED_PROXIES"])
+    except ValueError as exc:
+        raise ConfigError(f"TRUSTED_PROXIES: {exc}") from None
+
+    if not settings["DEMO_DATA"]:
+        if not url_given:
+            raise ConfigError(f"DATABASE_URL: required when {service} runs outside demo mode (DEMO_DATA=0)")
+        for name, demo_value in demo_secrets.items():
+            if not settings.get(name):
+                raise ConfigError(f"{name}: required when {service} runs outside demo mode (DEMO_DATA=0)")
+            if settings[name] == demo_value:
+                raise ConfigError(
+                    f"{name}: the demo value is refused outside demo mode (DEMO_DATA=0); set a secret of your own"
+                )
+    return settings

@@ -1,0 +1,145 @@
+"""The app factory every service builds on."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from flask_smorest import Api, Blueprint
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from vendorkit import db, logs, migrations
+from vendorkit.dialects import Dialect, Refusal
+from vendorkit.web import client_ip
+
+log = logging.getLogger("vendorkit.app")
+
+DATABASE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+HTTP_REFUSALS = {
+    404: Refusal.NOT_FOUND,
+    405: Refusal.METHOD_NOT_ALLOWED,
+    413: Refusal.BODY_TOO_LARGE,
+}
+
+
+def create_service_app(
+    package: str,
+    *,
+    title: str,
+    settings: dict[str, Any],
+    dialect: Dialect,
+    blueprints: Iterable[Blueprint],
+    demo_loader: Callable[[Session, dict[str, Any]], None] | None = None,
+    description: str = "",
+) -> Flask:
+    """A Flask app with flask-smorest, the vendor's error envelope, JSON logs, health and migrations."""
+    app = Flask(package)
+    app.config.update(settings)
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"info": {"description": description}} if description else {},
+    )
+    app.json.sort_keys = False
+    app.extensions["vendorkit.dialect"] = dialect
+    logs.configure(app.config["LOG_LEVEL"])
+
+    db.init_app(app)
+    api = Api(app)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+
+    _register_request_hooks(app, package)
+    register_error_handlers(app, dialect)
+    _register_health(app)
+
+    if app.config["RUN_MIGRATIONS"] or app.config["DEMO_DATA"]:
+        bootstrap(app, package, demo_loader)
+    return app
+
+
+def bootstrap(app: Flask, package: str, demo_loader=None) -> None:
+    """Migrate to head and load the demo data, one process at a time."""
+    engine = db.engine(app)
+    with db.exclusive(engine, "bootstrap"):
+        if app.config["RUN_MIGRATIONS"]:
+            migrations.upgrade(engine, package)
+        if app.config["DEMO_DATA"] and demo_loader is not None:
+            with db.state(app).sessionmaker() as session, session.begin():
+                demo_loader(session, app.config)
+
+
+def _register_request_hooks(app: Flask, package: str) -> None:
+    access_log = logging.getLogger(f"{package}.access")
+
+    @app.before_request
+    def _start():
+        g.started = time.perf_counter()
+        g.request_id = logs.request_id_from(request.headers.get("X-Request-ID"))
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        request_id = g.get("request_id") or logs.request_id_from(None)
+        response.headers["X-Request-ID"] = request_id
+        logs.log_request(
+            access_log,
+            request_id=request_id,
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            duration_ms=logs.monotonic_ms(g.get("started", time.perf_counter())),
+            client=client_ip(),
+        )
+        return response
+
+
+def register_error_handlers(app: Flask, dialect: Dialect) -> None:
+    """Answer every HTTP error and every unexpected exception in ``dialect``'s envelope."""
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        kind = HTTP_REFUSALS.get(error.code or 500)
+        if kind is None:
+            if (error.code or 500) >= 500:
+                kind = Refusal.INTERNAL_ERROR
+            else:
+                return dialect.generic_error(error.code or 400, error.description or error.name, request)
+        response = dialect.refusal(kind, request, client_ip=client_ip(), method=request.method)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    def _database_error(error: Exception):
+        log.error("database unavailable: %s", type(error).__name__, exc_info=error)
+        return dialect.refusal(Refusal.DATABASE_ERROR, request)
+
+    for error_class in DATABASE_ERRORS:
+        app.register_error_handler(error_class, _database_error)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return _http_error(error)
+        log.exception("unhandled error", exc_info=error)
+        return dialect.refusal(Refusal.INTERNAL_ERROR, request)
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz():
+        if db.ping():
+            return jsonify(status="ready")
+        return jsonify(status="unavailable", reason="database"), 503

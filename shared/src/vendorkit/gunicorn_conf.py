@@ -1,0 +1,22 @@
+"""gunicorn settings from the environment: ``gunicorn -c python:vendorkit.gunicorn_conf ...``.
+
+GUNICORN_WORKERS (default 2), GUNICORN_THREADS (8), GUNICORN_TIMEOUT (60),
+GUNICORN_GRACEFUL_TIMEOUT (20), GUNICORN_KEEPALIVE (5), GUNICORN_BIND, and
+GUNICORN_ACCESSLOG ("-" for stdout; unset keeps the app's own JSON request log only).
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+worker_class = "gthread"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+# One JSON object per line; no query string, since some vendors carry tokens there.
+access_log_format = (
+    '{"time": "%(t)s", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
+    '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
+)

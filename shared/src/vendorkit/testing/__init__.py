@@ -1,0 +1,378 @@
+"""Real servers for end-to-end tests: PostgreSQL, Redis, gunicorn processes, the whole stack.
+
+Everything binds to loopback on free ports and lives in a temporary directory,
+so test runs never collide with each other or with ``make run``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+GATEWAY_DEMO_CONFIG = REPO_ROOT / "gateway" / "src" / "gateway" / "demo.yaml"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(
+    host: str, port: int, timeout: float = 30.0, process: subprocess.Popen | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+@dataclass
+class HttpResult:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+def http_request(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes | str | None = None,
+    json_body: Any = None,
+    source: str | None = None,
+    timeout: float = 30.0,
+) -> HttpResult:
+    """One HTTP request over a fresh connection, optionally from a chosen local address (e.g. 127.0.0.2)."""
+    parts = urllib.parse.urlsplit(url)
+    headers = dict(headers or {})
+    if json_body is not None:
+        body = json.dumps(json_body)
+        headers.setdefault("Content-Type", "application/json")
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    connection = http.client.HTTPConnection(
+        parts.hostname, parts.port, timeout=timeout, source_address=(source, 0) if source else None
+    )
+    try:
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request(method, target or "/", body=body, headers=headers)
+        response = connection.getresponse()
+        return HttpResult(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
+def _postgres_bin() -> Path:
+    configured = os.environ.get("PG_BIN")
+    if configured:
+        return Path(configured)
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
+    if candidates:
+        return Path(candidates[-1])
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).parent
+    raise RuntimeError("PostgreSQL server binaries not found: install postgresql or set PG_BIN")
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb in a temporary directory), run as ``postgres`` when we are root."""
+
+    def __init__(self) -> None:
+        self.bin = _postgres_bin()
+        self.root = Path(tempfile.mkdtemp(prefix="vk-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.user = "postgres" if os.geteuid() == 0 else None
+        if self.user:
+            shutil.chown(self.root, self.user, self.user)
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(self.bin / args[0]), *args[1:]],
+            check=True,
+            capture_output=True,
+            text=True,
+            user=self.user,
+            cwd=self.root,
+        )
+
+    def init(self) -> PostgresServer:
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
+        return self
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def create_database(self, name: str) -> str:
+        """Create ``name`` (if missing) and return its SQLAlchemy URL."""
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return self.url(name)
+
+    def url(self, name: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _redis_binary() -> str:
+    binary = os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
+    if not binary:
+        raise RuntimeError("redis-server not found: apt-get install redis-server or set REDIS_SERVER")
+    return binary
+
+
+class RedisServer:
+    """A throwaway Redis on a free port, without persistence."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                _redis_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port("127.0.0.1", self.port, process=self.process)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+
+@dataclass
+class ServerProcess:
+    """A WSGI app under gunicorn on a free port."""
+
+    app: str  # e.g. "svc_wipe:create_app()"
+    env: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
+    threads: int = 8
+    host: str = "127.0.0.1"
+    port: int = field(default_factory=free_port)
+    log_path: Path | None = None
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        if self.log_path is None:
+            self.log_path = Path(tempfile.mkstemp(prefix="vk-proc-", suffix=".log")[1])
+        env = {**os.environ, **self.env}
+        command = [
+            sys.executable, "-m", "gunicorn",
+            "--bind", f"{self.host}:{self.port}",
+            "--workers", str(self.workers),
+            "--threads", str(self.threads),
+            "--worker-class", "gthread",
+            "--graceful-timeout", "5",
+            "--timeout", "120",
+            self.app,
+        ]  # fmt: skip
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
+                start_new_session=True,
+            )
+        try:
+            self.wait_healthy(timeout)
+        except Exception as exc:
+            self.stop()
+            raise RuntimeError(f"{self.app} did not start:\n{self.log_tail()}") from exc
+        return self
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError("process exited")
+            with contextlib.suppress(OSError):
+                path = "/_gateway/healthz" if self.app.startswith("gateway") else "/healthz"
+                if http_request("GET", self.url + path, timeout=2).status == 200:
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.app} not healthy after {timeout}s")
+
+    def log_tail(self, lines: int = 60) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the master and its workers at once, as a crash would."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+
+# route name -> (package, database name)
+SERVICES = {
+    "wipe": "svc_wipe",
+    "bulkuser": "svc_bulkuser",
+    "offboard": "svc_offboard",
+    "emm": "svc_emm",
+    "agenda": "svc_agenda",
+}
+
+
+class Stack:
+    """The gateway and the five services as real processes on PostgreSQL and Redis.
+
+    The gateway starts at once with every route configured; each service starts
+    the first time a test asks for it, so one service's tests never wait for
+    (or fail with) another's.
+    """
+
+    def __init__(self, postgres: PostgresServer, redis: RedisServer, workdir: Path):
+        self.postgres = postgres
+        self.redis = redis
+        self.workdir = workdir
+        self.services: dict[str, ServerProcess] = {
+            name: ServerProcess(f"{package}:create_app()", log_path=workdir / f"{name}.log")
+            for name, package in SERVICES.items()
+        }
+        self.gateway = ServerProcess(
+            "gateway:create_app()",
+            env={
+                "GATEWAY_CONFIG": str(self.write_gateway_config()),
+                "RATELIMIT_STORAGE_URL": redis.url,
+            },
+            log_path=workdir / "gateway.log",
+            threads=16,
+        )
+
+    def gateway_config(self) -> dict[str, Any]:
+        """The demo gateway configuration, pointed at this stack's ports."""
+        config = yaml.safe_load(GATEWAY_DEMO_CONFIG.read_text())
+        for route in config["routes"]:
+            route["upstreams"] = [self.services[route["name"]].url]
+        config["rate_limit_storage"] = self.redis.url
+        return config
+
+    def write_gateway_config(self, config: dict[str, Any] | None = None, name: str = "gateway.yaml") -> Path:
+        path = self.workdir / name
+        path.write_text(yaml.safe_dump(config or self.gateway_config()))
+        return path
+
+    def service_env(self, name: str, **extra: str) -> dict[str, str]:
+        """The environment of service ``name``: its own PostgreSQL database, demo data, trusting loopback."""
+        return {
+            "DATABASE_URL": self.postgres.create_database(SERVICES[name]),
+            "DEMO_DATA": "1",
+            "TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
+            "LOG_LEVEL": "WARNING",
+            **extra,
+        }
+
+    def start(self, name: str, **extra_env: str) -> ServerProcess:
+        """Service ``name``, started on first use."""
+        service = self.services[name]
+        if service.process is None or service.process.poll() is not None:
+            service.env = self.service_env(name, **extra_env)
+            service.start()
+        return service
+
+    def url(self, path: str) -> str:
+        """A URL through the gateway."""
+        return self.gateway.url + path
+
+    def close(self) -> None:
+        self.gateway.stop()
+        for service in self.services.values():
+            service.stop()

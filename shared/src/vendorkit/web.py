@@ -1,0 +1,24 @@
+"""Request-level helpers for the services: client address, JSON bodies, request id."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from vendorkit.netaddr import environ_client_address
+
+
+def client_ip() -> str:
+    """The real client's address behind the trusted proxies of ``TRUSTED_PROXIES``."""
+    if "client_ip" not in g:
+        g.client_ip = environ_client_address(request.environ, current_app.config["TRUSTED_PROXY_NETWORKS"])
+    return g.client_ip
+
+
+def request_id() -> str:
+    """This request's id (the client's X-Request-ID when well-formed)."""
+    return g.request_id
+
+
+def media_type() -> str:
+    """The request's Content-Type without parameters, lower-cased ('' when absent)."""
+    return (request.mimetype or "").lower()

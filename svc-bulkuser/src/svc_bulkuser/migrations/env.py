@@ -1,0 +1,4 @@
+from svc_bulkuser.models import Base
+from vendorkit.migrations import run_env
+
+run_env(Base.metadata)

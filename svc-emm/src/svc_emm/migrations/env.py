@@ -1,0 +1,4 @@
+from svc_emm.models import Base
+from vendorkit.migrations import run_env
+
+run_env(Base.metadata)

@@ -1,0 +1,4 @@
+from svc_wipe.models import Base
+from vendorkit.migrations import run_env
+
+run_env(Base.metadata)

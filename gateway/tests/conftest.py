@@ -1,0 +1,36 @@
+"""Gateway test fixtures: real upstream servers on loopback and gateways built from config dicts."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.app import Gateway
+from gateway.config import parse_config
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from gwsupport import PeerClient, serve
+
+
+@pytest.fixture
+def upstream():
+    """An echo server on 127.0.0.1."""
+    with serve() as url:
+        yield url
+
+
+@pytest.fixture
+def make_gateway():
+    """Build a Gateway (and a test client) from route mappings; the peer defaults to 127.0.0.9."""
+
+    def build(*routes, resolver=None, peer="127.0.0.9", **top):
+        raw = {"routes": [copy.deepcopy(r) for r in routes], **top}
+        config = parse_config(raw, environ={})
+        gateway = Gateway(config, resolver=resolver) if resolver else Gateway(config)
+        return gateway, PeerClient(gateway, peer)
+
+    return build

@@ -1,0 +1,81 @@
+"""A small real HTTP upstream for the gateway tests: echoes what it received."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from contextlib import contextmanager
+
+from werkzeug.serving import make_server
+from werkzeug.test import Client
+from werkzeug.wrappers import Request, Response
+
+from vendorkit.testing import free_port
+
+
+@Request.application
+def echo_app(request: Request) -> Response:
+    """Echo the request; ``/slow?seconds=n`` waits first, ``/readyz`` is ready."""
+    if request.path == "/slow":
+        time.sleep(float(request.args.get("seconds", "1")))
+    if request.path == "/readyz":
+        return Response('{"status": "ready"}', content_type="application/json")
+    if request.path == "/hop":
+        # Hop-by-hop headers, one of them named by Connection, that must not pass the gateway.
+        response = Response("hop", headers={"Connection": "close, X-Secret-Hop", "X-Secret-Hop": "1"})
+        response.headers["Keep-Alive"] = "timeout=5"
+        response.headers["Proxy-Authenticate"] = "Basic"
+        return response
+    if request.path == "/openapi.json":
+        return Response('{"openapi": "3.0.3", "info": {"title": "echo"}}', content_type="application/json")
+    body = {
+        "server": request.environ["SERVER_NAME"] + ":" + str(request.environ["SERVER_PORT"]),
+        "method": request.method,
+        "path": request.path,
+        "raw_uri": request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI"),
+        "query": request.query_string.decode(),
+        "headers": {k: v for k, v in request.headers.items()},
+        "body": request.get_data(as_text=True),
+    }
+    response = Response(json.dumps(body), content_type="application/json")
+    response.headers["X-Upstream"] = "echo"
+    response.headers["Keep-Alive"] = "timeout=5"
+    return response
+
+
+@contextmanager
+def serve(host: str = "127.0.0.1", port: int | None = None, app=echo_app):
+    """Run ``app`` on ``host:port`` in a thread for the duration of the block."""
+    server = make_server(host, port or free_port(host), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host if ':' not in host else f'[{host}]'}:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class PeerClient(Client):
+    """A test client whose requests come from ``peer`` unless a call sets REMOTE_ADDR itself."""
+
+    def __init__(self, application, peer: str):
+        super().__init__(application)
+        self.peer = peer
+
+    def open(self, *args, **kwargs):
+        environ_base = kwargs.setdefault("environ_base", {})
+        environ_base.setdefault("REMOTE_ADDR", self.peer)
+        return super().open(*args, **kwargs)
+
+
+def route(name="wipe", prefixes=("/api/v1/",), dialect="grommunio", upstreams=(), **extra):
+    """A route mapping as it would appear in the YAML file."""
+    return {
+        "name": name,
+        "prefixes": list(prefixes),
+        "dialect": dialect,
+        "upstreams": list(upstreams),
+        **extra,
+    }

@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from gwsupport import PeerClient, serve
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def upstream():
-    """An echo server on 127.0.0.1."""
+    """An echo server on 127.0.0.1, shared by the tests that only need one."""
     with serve() as url:
         yield url
 

@@ -17,11 +17,11 @@ from vendorkit.testing import free_port
 @Request.application
 def echo_app(request: Request) -> Response:
     """Echo the request; ``/slow?seconds=n`` waits first, ``/readyz`` is ready."""
-    if request.path == "/slow":
+    if request.path.endswith("/slow"):
         time.sleep(float(request.args.get("seconds", "1")))
     if request.path == "/readyz":
         return Response('{"status": "ready"}', content_type="application/json")
-    if request.path == "/hop":
+    if request.path.endswith("/hop"):
         # Hop-by-hop headers, one of them named by Connection, that must not pass the gateway.
         response = Response("hop", headers={"Connection": "close, X-Secret-Hop", "X-Secret-Hop": "1"})
         response.headers["Keep-Alive"] = "timeout=5"
@@ -48,7 +48,7 @@ def echo_app(request: Request) -> Response:
 def serve(host: str = "127.0.0.1", port: int | None = None, app=echo_app):
     """Run ``app`` on ``host:port`` in a thread for the duration of the block."""
     server = make_server(host, port or free_port(host), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://{host if ':' not in host else f'[{host}]'}:{server.server_port}"
@@ -79,3 +79,14 @@ def route(name="wipe", prefixes=("/api/v1/",), dialect="grommunio", upstreams=()
         "upstreams": list(upstreams),
         **extra,
     }
+
+
+def counting(app):
+    """Wrap a WSGI app so that ``wrapped.hits`` counts the requests it received."""
+
+    def wrapped(environ, start_response):
+        wrapped.hits += 1
+        return app(environ, start_response)
+
+    wrapped.hits = 0
+    return wrapped

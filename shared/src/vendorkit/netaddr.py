@@ -49,7 +49,7 @@ def parse_networks(items: Iterable[str] | str) -> tuple[IPNetwork, ...]:
         try:
             networks.append(parse_network(str(item)))
         except ValueError as exc:
-            raise ValueError(f"{item!r} is not an IP address or CIDR range") from exc
+            raise ValueError(f"{str(item).strip()!r} is not an IP address or CIDR range") from exc
     return tuple(networks)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
 from gateway import docs
@@ -48,6 +49,22 @@ class RouteRuntime:
     dialect: Dialect
     upstreams: UpstreamSet
     overrides: dict[str, Override]
+
+
+@dataclass
+class Reply:
+    """What the gateway answers, ready for start_response."""
+
+    status: int
+    status_line: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @classmethod
+    def of(cls, response: Response) -> Reply:
+        return cls(
+            response.status_code, response.status, response.headers.to_wsgi_list(), response.get_data()
+        )
 
 
 @dataclass
@@ -109,22 +126,22 @@ class Gateway:
         method = environ.get("REQUEST_METHOD", "GET")
 
         if path.startswith("/_gateway/"):
-            response = self.own_endpoint(path, environ)
+            reply = Reply.of(self.own_endpoint(path, environ))
             route_name, upstream = "_gateway", None
         else:
             runtime = self.match(path)
             if runtime is None:
-                response = _json(404, {"message": f"No route for {path}"})
+                reply = Reply.of(_json(404, {"message": f"No route for {path}"}))
                 route_name, upstream = "", None
             else:
                 route_name = runtime.route.name
-                response, upstream = self.handle(runtime, environ, client, request_id)
+                reply, upstream = self.handle(runtime, environ, client, request_id)
 
-        response.headers["X-Request-ID"] = request_id
+        reply.headers.append(("X-Request-ID", request_id))
         duration = time.perf_counter() - started
         if route_name != "_gateway":
             label = route_name or "(none)"
-            self.metrics.requests.labels(label, str(response.status_code)).inc()
+            self.metrics.requests.labels(label, str(reply.status)).inc()
             self.metrics.duration.labels(label).observe(duration)
         logs.log_request(
             access_log,
@@ -132,12 +149,13 @@ class Gateway:
             route=route_name or None,
             method=method,
             path=path,
-            status=response.status_code,
+            status=reply.status,
             upstream=upstream,
             duration_ms=round(duration * 1000, 3),
             client=client,
         )
-        return response(environ, start_response)
+        start_response(reply.status_line, reply.headers)
+        return [reply.body]
 
     def match(self, path: str) -> RouteRuntime | None:
         """The route with the longest prefix of ``path``."""
@@ -149,18 +167,19 @@ class Gateway:
     # -- a routed request ---------------------------------------------------
 
     def handle(self, runtime: RouteRuntime, environ, client: str, request_id: str):
-        """Filter, limit and forward one request; returns the response and the upstream used."""
+        """Filter, limit and forward one request; returns the reply and the upstream used."""
         route, dialect = runtime.route, runtime.dialect
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "")
 
-        def refuse(kind: Refusal, **extra) -> Response:
-            return dialect.refusal(kind, Request(environ), client_ip=client, method=method, **extra)
+        def refuse(kind: Refusal, *extra_headers: tuple[str, str]) -> Reply:
+            response = dialect.refusal(kind, Request(environ), client_ip=client, method=method)
+            reply = Reply.of(response)
+            reply.headers.extend(extra_headers)
+            return reply
 
         if route.methods is not None and method not in route.methods:
-            response = refuse(Refusal.METHOD_NOT_ALLOWED)
-            response.headers["Allow"] = ", ".join(sorted(route.methods))
-            return response, None
+            return refuse(Refusal.METHOD_NOT_ALLOWED, ("Allow", ", ".join(sorted(route.methods)))), None
 
         address = parse_address(client)
         if in_networks(address, route.ip_deny) or (
@@ -175,30 +194,23 @@ class Gateway:
             return refuse(Refusal.STORAGE_UNAVAILABLE), None
         if not decision.allowed:
             self.metrics.ratelimit_refusals.labels(route.name).inc()
-            response = refuse(Refusal.RATE_LIMITED)
-            response.headers.extend(decision.headers)
-            response.headers["Retry-After"] = str(decision.retry_after or 1)
-            return response, None
+            retry = ("Retry-After", str(decision.retry_after or 1))
+            return refuse(Refusal.RATE_LIMITED, *decision.headers, retry), None
 
         body = self.read_body(environ)
         if body is None:
-            response = refuse(Refusal.BODY_TOO_LARGE)
-            response.headers.extend(decision.headers)
-            return response, None
+            return refuse(Refusal.BODY_TOO_LARGE, *decision.headers), None
 
         try:
             answer = self.forward(runtime, environ, body, client, request_id)
         except UpstreamFailed as failure:
-            response = refuse(failure.kind)
-            response.headers.extend(decision.headers)
-            return response, failure.endpoint or None
-        response = Response(answer.body, status=f"{answer.status} {answer.reason}".strip())
-        response.headers.clear()
-        response.headers.extend(answer.headers)
-        if method != "HEAD" or "Content-Length" not in response.headers:
-            response.headers["Content-Length"] = str(len(answer.body))
-        response.headers.extend(decision.headers)
-        return response, answer.endpoint
+            return refuse(failure.kind, *decision.headers), failure.endpoint or None
+        headers = answer.headers
+        if method != "HEAD" or not any(name == "Content-Length" for name, _ in headers):
+            headers.append(("Content-Length", str(len(answer.body))))
+        headers.extend(decision.headers)
+        status_line = f"{answer.status} {answer.reason or HTTP_STATUS_CODES.get(answer.status, '')}".strip()
+        return Reply(answer.status, status_line, headers, answer.body), answer.endpoint
 
     def rate_limit(
         self, runtime: RouteRuntime, override: Override | None, environ, client: str

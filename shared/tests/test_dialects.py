@@ -9,10 +9,9 @@ from werkzeug.wrappers import Request
 from vendorkit.dialects import DIALECT_NAMES, Refusal, aktion, commvault, dnl, get_dialect, wso2
 
 
-def request(headers=None, method="GET", content_type=None):
-    return Request(
-        EnvironBuilder(method=method, headers=headers or {}, content_type=content_type).get_environ()
-    )
+def request(headers=None, method="GET", content_type=None, data=None):
+    builder = EnvironBuilder(method=method, headers=headers or {}, content_type=content_type, data=data)
+    return Request(builder.get_environ())
 
 
 def body(response):
@@ -74,6 +73,8 @@ def test_wso2_leaves_null_fields_out_and_answers_server_faults_with_error_messag
         ("application/json, application/xml", "json"),  # a tie goes to JSON
         ("application/json;q=0.5, application/xml", "xml"),
         ("text/html", None),
+        ("application/xml; charset=utf-8", "xml"),
+        ("application/json; charset=utf-8, text/xml;q=0.9", "json"),
     ],
 )
 def test_commvault_negotiation(accept, expected):
@@ -116,7 +117,14 @@ def test_commvault_refusal_in_xml():
 )
 def test_aktion_response_format(accept, content_type, xml):
     headers = {"Accept": accept} if accept else {}
-    assert aktion.wants_xml(request(headers, method="POST", content_type=content_type)) is xml
+    assert (
+        aktion.wants_xml(request(headers, method="POST", content_type=content_type, data=b"<Request/>"))
+        is xml
+    )
+
+
+def test_aktion_answers_a_bodiless_request_in_json_whatever_its_content_type():
+    assert aktion.wants_xml(request({}, method="POST", content_type="application/xml")) is False
 
 
 def test_aktion_refusals_fill_the_documents_templates():
@@ -151,3 +159,12 @@ def test_aktion_xml_names_list_items_and_omits_nulls():
     ).decode()
     assert "<ModelStateErr><Error>LoginName: required</Error></ModelStateErr>" in xml
     assert "<Request" not in xml
+
+
+def test_characters_xml_cannot_carry_are_replaced_not_emitted():
+    from vendorkit.xmlsafe import parse_xml
+
+    commvault_xml = commvault.to_xml("App_GenericResp", {"errorMessage": "User [a\x01b] does not exist."})
+    assert parse_xml(commvault_xml).get("errorMessage") == "User [a\ufffdb] does not exist."
+    aktion_xml = aktion.to_xml({"Request": {"LoginName": "x\x1fy"}})
+    assert parse_xml(aktion_xml).findtext("Request/LoginName") == "x\ufffdy"

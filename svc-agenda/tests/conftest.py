@@ -1,16 +1,79 @@
 """Fixtures of svc-agenda's in-process tests (Flask test client on SQLite)."""
 
+import shutil
+import uuid
+
 import pytest
+from sqlalchemy import select
 
 from svc_agenda import create_app
+from svc_agenda.models import ApiAccount
+from svc_agenda.services import issue_token
+from svc_agenda.wire import utcnow
+from vendorkit import db
+
+API = "/AktionNEXT/API"
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    """A migrated database with the demo data, built once: hashing the demo keys takes seconds."""
+    path = tmp_path_factory.mktemp("agenda-template") / "template.db"
+    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True})
+    db.engine(app).dispose()
+    return path
 
 
 @pytest.fixture
-def app(tmp_path):
+def make_app(tmp_path, template_db):
+    """Apps over this test's own copy of the demo database, with settings overridden."""
+    path = tmp_path / "test.db"
+    shutil.copyfile(template_db, path)
+
+    def make(**overrides):
+        return create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True, **overrides})
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory, template_db):
+    """One app per test module, for tests that change nothing another test could see."""
+    path = tmp_path_factory.mktemp("agenda-shared") / "shared.db"
+    shutil.copyfile(template_db, path)
+    return create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True})
+
+
+@pytest.fixture
+def app(make_app):
     """A fresh app on its own SQLite file, with the demo data."""
-    return create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/test.db", "DEMO_DATA": True})
+    return make_app()
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def token_for(app):
+    """A valid token of a demo account, issued server-side (login itself is tested on its own)."""
+
+    def issue(user_login: str = "api", lifetime: int = 3600) -> str:
+        with app.app_context():
+            session = db.session()
+            account = session.scalars(select(ApiAccount).where(ApiAccount.user_login == user_login)).one()
+            issued = issue_token(session, account, now=utcnow(), lifetime=lifetime)
+            session.commit()
+            return issued.token
+
+    return issue
+
+
+@pytest.fixture
+def api_token(token_for):
+    return token_for("api")
+
+
+def unknown_guid() -> str:
+    return str(uuid.uuid4())

@@ -13,8 +13,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
-    # RFC 9106's second recommended profile, lighter on memory for small hosts.
-    return PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1)
+    # OWASP's recommended argon2id minimum (19 MiB, two passes): slow enough to
+    # make offline guessing expensive, light enough for many small replicas.
+    return PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
 
 @lru_cache(maxsize=1)

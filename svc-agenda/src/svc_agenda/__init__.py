@@ -1,9 +1,12 @@
 """AKTION.NEXT web API: login and users (document 004)."""
 
 from flask import Flask
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
+from svc_agenda import errors, wire
 from svc_agenda.config import load_config
 from svc_agenda.demo import load_demo_data
+from svc_agenda.errors import AgendaError
 from svc_agenda.routes import blp
 from vendorkit.dialects.aktion import AktionDialect
 from vendorkit.factory import create_service_app
@@ -11,7 +14,7 @@ from vendorkit.factory import create_service_app
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the svc-agenda WSGI app; ``test_config`` overrides settings from the environment."""
-    return create_service_app(
+    app = create_service_app(
         "svc_agenda",
         title="AKTION.NEXT web API (users)",
         settings=load_config(test_config),
@@ -19,3 +22,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         blueprints=[blp],
         demo_loader=load_demo_data,
     )
+    app.register_error_handler(AgendaError, wire.error_response)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    @app.errorhandler(BadRequest)
+    def _does_not_bind(error):
+        # Anything werkzeug cannot read is a binding failure in the product's words (400/1002).
+        return wire.error_response(errors.binding_failed([f"Request: {error.description}"]))
+
+    return app

@@ -9,7 +9,12 @@ SERVICE = "svc-offboard"
 # Demo values of secrets: accepted only in demo mode (DEMO_DATA=1).
 DEMO_SECRETS: dict[str, str] = {}
 
-DEFAULTS: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {
+    # Request bodies above this size get 413 (offboard.md: 64 KiB).
+    "MAX_BODY_BYTES": 64 * 1024,
+    # Login ``timeout`` when the client sends none, in minutes of inactivity.
+    "TOKEN_IDLE_MINUTES": 30,
+}
 
 
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -61,6 +62,17 @@ DEFAULT_TEXT = {
     Refusal.DATABASE_ERROR: "Database error.",
     Refusal.INTERNAL_ERROR: "Internal server error",
 }
+
+
+# Characters XML 1.0 cannot carry at all, even escaped.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(value: Any) -> str:
+    """A scalar as XML text: booleans as true/false, characters XML cannot carry replaced by U+FFFD."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _XML_ILLEGAL.sub("\ufffd", str(value))
 
 
 def json_response(

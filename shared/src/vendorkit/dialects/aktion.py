@@ -7,7 +7,7 @@ from xml.etree import ElementTree as ET
 
 from werkzeug.wrappers import Request, Response
 
-from vendorkit.dialects import Dialect, Refusal, json_response
+from vendorkit.dialects import Dialect, Refusal, json_response, xml_text
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
@@ -73,7 +73,8 @@ def wants_xml(request: Request | None) -> bool:
         return best in XML_TYPES
     if kinds and any(k != "*/*" for k in kinds):
         return False  # an Accept we cannot honour falls back to JSON, never 406
-    return _media(request.headers.get("Content-Type", "")) in XML_TYPES
+    has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+    return has_body and _media(request.headers.get("Content-Type", "")) in XML_TYPES
 
 
 def envelope(message: str, code: int, model_state: list[str] | None = None, request_echo: Any = None):
@@ -91,12 +92,6 @@ def to_xml(payload: dict[str, Any], root: str = "Response") -> bytes:
     return ET.tostring(element, encoding="utf-8", xml_declaration=True)
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def _fill(element: ET.Element, payload: dict[str, Any]) -> None:
     for key, value in payload.items():
         if value is None:
@@ -111,9 +106,9 @@ def _fill(element: ET.Element, payload: dict[str, Any]) -> None:
                 if isinstance(item, dict):
                     _fill(item_element, item)
                 elif item is not None:
-                    item_element.text = _text(item)
+                    item_element.text = xml_text(item)
         else:
-            child.text = _text(value)
+            child.text = xml_text(value)
 
 
 def render(

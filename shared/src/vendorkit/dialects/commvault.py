@@ -8,7 +8,7 @@ from xml.etree import ElementTree as ET
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.wrappers import Request, Response
 
-from vendorkit.dialects import DEFAULT_STATUS, DEFAULT_TEXT, Dialect, Refusal, json_response
+from vendorkit.dialects import DEFAULT_STATUS, DEFAULT_TEXT, Dialect, Refusal, json_response, xml_text
 
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 JSON_TYPES = ("application/json",)
@@ -42,11 +42,9 @@ def negotiate(request: Request | None) -> str | None:
         return "json"
     accept: MIMEAccept = request.accept_mimetypes
     # A bare wildcard means JSON; only an explicit XML type asks for XML.
-    explicit_xml = max((q for v, q in accept if v.lower() in XML_TYPES), default=0)
-    explicit_json = max((q for v, q in accept if v.lower() in JSON_TYPES), default=0)
-    wildcard = max((q for v, q in accept if v.lower() in WILDCARDS), default=0)
-    best_json = max(explicit_json, wildcard)
-    best_xml = explicit_xml
+    ranked = [(value.split(";", 1)[0].strip().lower(), quality) for value, quality in accept]
+    best_json = max((q for v, q in ranked if v in JSON_TYPES or v in WILDCARDS), default=0)
+    best_xml = max((q for v, q in ranked if v in XML_TYPES), default=0)
     if best_json == 0 and best_xml == 0:
         return None
     return "xml" if best_xml > best_json else "json"
@@ -57,12 +55,6 @@ def to_xml(root: str, payload: dict[str, Any]) -> bytes:
     element = ET.Element(root)
     _fill(element, payload)
     return ET.tostring(element, encoding="utf-8", xml_declaration=True)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _fill(element: ET.Element, payload: dict[str, Any]) -> None:
@@ -77,9 +69,9 @@ def _fill(element: ET.Element, payload: dict[str, Any]) -> None:
                 if isinstance(item, dict):
                     _fill(child, item)
                 elif item is not None:
-                    child.text = _scalar(item)
+                    child.text = xml_text(item)
         else:
-            element.set(key, _scalar(value))
+            element.set(key, xml_text(value))
 
 
 def render(

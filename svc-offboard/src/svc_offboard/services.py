@@ -1,0 +1,657 @@
+"""svc-offboard logic: plain functions over a Session, returning the vendor's payloads.
+
+Business failures raise ``Failure(message)``; each view renders it in its
+endpoint's failure shape. Every write ends in ``session.commit()``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from svc_offboard.models import Client, ClientOwner, Plan, Role, RoleAssociation, Subclient, Token, User
+from vendorkit.db import is_sqlite
+from vendorkit.security import hash_secret, hash_token, new_token, verify_secret
+
+MAX_ID = 2147483647
+FIRST_NEW_USER_ID = 100
+MASTER_GROUP = {"userGroupId": 1, "userGroupName": "master"}
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# Free text may span lines; the other C0 controls cannot travel in XML.
+FREE_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+DIGITS = re.compile(r"[0-9]+")
+HEX = re.compile(r"[0-9a-fA-F]+")
+ENTITY_TYPE_CLIENT = 3
+CREATE_USER_LOCK = 0x0FF_B0A2D  # advisory lock key serialising new userIds on PostgreSQL
+
+INVALID_CREDENTIALS = "Invalid Username or Password"
+
+
+class Failure(Exception):
+    """A business failure: HTTP 200 with errorCode 2 and this message."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def utcnow() -> datetime:
+    """Now, naive UTC (as stored)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def is_int(value: Any) -> bool:
+    """A JSON integer (booleans are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def digit_string_value(value: str) -> int | None:
+    """The integer a string of ASCII digits stands for; None for other strings."""
+    if not DIGITS.fullmatch(value):
+        return None
+    significant = value.lstrip("0") or "0"
+    # int() refuses strings of over 4300 digits; any such number is out of range anyway.
+    return int(significant) if len(significant) <= 4000 else 10**4000
+
+
+def is_valid_name(value: Any) -> bool:
+    """A non-empty string of at most 255 characters without control characters."""
+    return isinstance(value, str) and 0 < len(value) <= 255 and not CONTROL_CHARACTERS.search(value)
+
+
+def decode_password(value: Any) -> str | None:
+    """The password a base64 (UTF-8) string carries; None when it is no such string."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return base64.b64decode(value.encode("ascii"), validate=True).decode("utf-8")
+    except (UnicodeError, binascii.Error, ValueError):
+        return None
+
+
+def find_user_by_name(session: Session, name: str, *, for_update: bool = False) -> User | None:
+    if "\x00" in name:
+        return None
+    query = select(User).where(User.name_key == name.lower())
+    return session.scalar(_locked(query) if for_update else query)
+
+
+def find_user_by_id(session: Session, user_id: int, *, for_update: bool = False) -> User | None:
+    if not 1 <= user_id <= MAX_ID:
+        return None
+    query = select(User).where(User.user_id == user_id)
+    return session.scalar(_locked(query) if for_update else query)
+
+
+def _locked(query):
+    """``query`` locking its rows until commit (PostgreSQL's FOR NO KEY UPDATE; SQLite ignores it).
+
+    NO KEY UPDATE serialises writers of the row without blocking rows that merely
+    reference it (a new owner or role association inserted meanwhile).
+    """
+    return query.with_for_update(key_share=True)
+
+
+# --- login and tokens -----------------------------------------------------------------
+
+
+def token_digest(header_value: str) -> str | None:
+    """The stored digest of an ``Authtoken`` header (``QSDK <hex>`` or the hex alone)."""
+    value = header_value.strip()
+    if value[:5].upper() == "QSDK ":
+        value = value[5:].strip()
+    if not HEX.fullmatch(value):
+        return None
+    return hash_token(value.lower())
+
+
+def login_timeout(fields: dict[str, Any], default: int) -> int | None:
+    """The Login ``timeout`` (or ``timeOut``) in minutes; None when given but invalid."""
+    key = "timeout" if "timeout" in fields else "timeOut" if "timeOut" in fields else None
+    if key is None:
+        return default
+    value = fields[key]
+    if isinstance(value, str):
+        value = digit_string_value(value)
+    if not is_int(value) or not 1 <= value <= 1440:
+        return None
+    return value
+
+
+def login(session: Session, fields: dict[str, Any], default_timeout: int) -> dict[str, Any]:
+    """Check the credentials and open a session: Login's payload (token or errList)."""
+    timeout = login_timeout(fields, default_timeout)
+    if timeout is None:
+        return {"errList": [{"errorCode": 2, "errLogMessage": "Invalid timeout value"}]}
+    refused = {"errList": [{"errorCode": 2, "errLogMessage": INVALID_CREDENTIALS}]}
+    username = fields.get("username")
+    password = decode_password(fields.get("password"))
+    if not isinstance(username, str) or not username or password is None:
+        return refused
+    user = find_user_by_name(session, username)
+    # Verify even for unknown or disabled users, so that refusals all take the same time.
+    matches = verify_secret(user.password_hash if user else None, password)
+    if user is None or not matches or not user.enable_user:
+        return refused
+    token = new_token(48)
+    session.add(
+        Token(
+            token_hash=hash_token(token), user_id=user.user_id, timeout_minutes=timeout, last_used_at=utcnow()
+        )
+    )
+    session.commit()
+    return {
+        "token": f"QSDK {token}",
+        "userName": user.user_name,
+        "userId": user.user_id,
+        "aliasName": str(user.user_id),
+        "userGUID": user.user_guid,
+        "smtpAddress": user.email,
+        "loginAttempts": 0,
+        "remainingLockTime": 0,
+        "isAccountLocked": False,
+        "forcePasswordChange": False,
+        "providerType": 1,
+        "ccn": 0,
+        "errList": [],
+    }
+
+
+def authenticate(session: Session, header_value: str | None) -> tuple[User, str] | None:
+    """The user and token digest behind a live ``Authtoken``; restarts its idle clock."""
+    digest = token_digest(header_value or "")
+    if digest is None:
+        return None
+    token = session.get(Token, digest)
+    now = utcnow()
+    if token is None or now - token.last_used_at > timedelta(minutes=token.timeout_minutes):
+        session.rollback()
+        return None
+    user = session.get(User, token.user_id)
+    session.execute(update(Token).where(Token.token_hash == digest).values(last_used_at=now))
+    session.commit()
+    return user, digest
+
+
+def logout(session: Session, digest: str) -> dict[str, Any]:
+    """Revoke the presented token."""
+    session.execute(delete(Token).where(Token.token_hash == digest))
+    session.commit()
+    return {"errorCode": 0, "errorMessage": "User logged out"}
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+def user_summary(user: User) -> dict[str, Any]:
+    return {
+        "userEntity": {"userId": user.user_id, "userName": user.user_name, "userGUID": user.user_guid},
+        "email": user.email,
+        "fullName": user.full_name,
+        "description": user.description,
+        "enableUser": user.enable_user,
+    }
+
+
+def list_users(session: Session) -> dict[str, Any]:
+    users = session.scalars(select(User).order_by(User.user_id))
+    return {"users": [user_summary(user) for user in users]}
+
+
+def get_user(session: Session, user_id: int) -> dict[str, Any]:
+    user = find_user_by_id(session, user_id)
+    if user is None:
+        raise Failure(f"User [{user_id}] does not exist.")
+    rows = session.execute(
+        select(Client.client_id, Client.client_name, Role.role_id, Role.role_name)
+        .join(RoleAssociation, RoleAssociation.client_id == Client.client_id)
+        .join(Role, Role.role_id == RoleAssociation.role_id)
+        .where(RoleAssociation.user_id == user.user_id)
+        .order_by(Client.client_id, Role.role_id)
+    )
+    associations = [
+        {
+            "entities": {"entity": [{"clientId": cid, "clientName": cname, "_type_": ENTITY_TYPE_CLIENT}]},
+            "properties": {"role": {"roleId": rid, "roleName": rname}},
+        }
+        for cid, cname, rid, rname in rows
+    ]
+    return {
+        "users": [
+            {
+                **user_summary(user),
+                "associatedUserGroups": [dict(MASTER_GROUP)] if user.is_master else [],
+                "securityAssociations": {"associations": associations},
+            }
+        ]
+    }
+
+
+def _optional_text(spec: dict[str, Any], key: str, limit: int, *, email: bool = False) -> str:
+    if key not in spec:
+        return ""
+    value = spec[key]
+    forbidden = CONTROL_CHARACTERS if email else FREE_TEXT_FORBIDDEN
+    if not isinstance(value, str) or len(value) > limit or forbidden.search(value):
+        raise Failure(f"Invalid {key}.")
+    if email and value and "@" not in value:
+        raise Failure(f"Invalid {key}.")
+    return value
+
+
+def _user_groups(spec: dict[str, Any]) -> bool:
+    """Whether the new user joins ``master`` (the only user group)."""
+    groups = spec.get("associatedUserGroups")
+    if groups is None:
+        return False
+    if not isinstance(groups, list) or not all(
+        isinstance(group, dict) and isinstance(group.get("userGroupName"), str) for group in groups
+    ):
+        raise Failure("Invalid associatedUserGroups.")
+    for group in groups:
+        if group["userGroupName"].lower() != MASTER_GROUP["userGroupName"]:
+            raise Failure(f"User group [{group['userGroupName']}] does not exist.")
+    return bool(groups)
+
+
+def _entity_ref(item: Any, id_key: str, name_key: str) -> int | str:
+    """An entity named by id (a positive JSON integer) or by name (a non-empty string)."""
+    if not isinstance(item, dict):
+        raise Failure("Invalid securityAssociations.")
+    if id_key in item:
+        if not is_int(item[id_key]):
+            raise Failure("Invalid securityAssociations.")
+        return item[id_key]
+    if isinstance(item.get(name_key), str) and item[name_key]:
+        return item[name_key]
+    raise Failure("Invalid securityAssociations.")
+
+
+def _security_associations(session: Session, spec: dict[str, Any]) -> set[tuple[int, int]]:
+    """The (clientId, roleId) pairs a new user is given."""
+    security = spec.get("securityAssociations")
+    if security is None:
+        return set()
+    if not isinstance(security, dict):
+        raise Failure("Invalid securityAssociations.")
+    associations = security.get("associations")
+    if associations is None:
+        return set()
+    if not isinstance(associations, list):
+        raise Failure("Invalid securityAssociations.")
+    wanted: list[tuple[list[int | str], int | str]] = []
+    for association in associations:
+        if not isinstance(association, dict):
+            raise Failure("Invalid securityAssociations.")
+        entities = association.get("entities")
+        properties = association.get("properties")
+        if not isinstance(entities, dict) or not isinstance(properties, dict):
+            raise Failure("Invalid securityAssociations.")
+        entity_list = entities.get("entity")
+        if not isinstance(entity_list, list) or not entity_list:
+            raise Failure("Invalid securityAssociations.")
+        clients = [_entity_ref(entity, "clientId", "clientName") for entity in entity_list]
+        wanted.append((clients, _entity_ref(properties.get("role"), "roleId", "roleName")))
+
+    pairs: set[tuple[int, int]] = set()
+    for clients, role_ref in wanted:
+        client_ids = [_find_client(session, ref) for ref in clients]
+        role_id = _find_role(session, role_ref)
+        pairs.update((client_id, role_id) for client_id in client_ids)
+    return pairs
+
+
+def _find_client(session: Session, ref: int | str) -> int:
+    if isinstance(ref, int):
+        found = session.get(Client, ref) if 1 <= ref <= MAX_ID else None
+    else:
+        found = None if "\x00" in ref else session.scalar(select(Client).where(Client.client_name == ref))
+    if found is None:
+        raise Failure(f"Client [{ref}] does not exist.")
+    return found.client_id
+
+
+def _find_role(session: Session, ref: int | str) -> int:
+    if isinstance(ref, int):
+        found = session.get(Role, ref) if 1 <= ref <= MAX_ID else None
+    else:
+        found = None if "\x00" in ref else session.scalar(select(Role).where(Role.role_name == ref))
+    if found is None:
+        raise Failure(f"Role [{ref}] does not exist.")
+    return found.role_id
+
+
+def create_user(session: Session, body: dict[str, Any]) -> dict[str, Any]:
+    """Create exactly one user (POST /User); its entity on success."""
+    users = body.get("users")
+    if not isinstance(users, list) or len(users) != 1 or not isinstance(users[0], dict):
+        raise Failure("Exactly one user must be specified.")
+    spec = users[0]
+    entity = spec.get("userEntity")
+    name = entity.get("userName") if isinstance(entity, dict) else None
+    if not is_valid_name(name):
+        raise Failure("Invalid userName.")
+    _serialise_user_creation(session)
+    if find_user_by_name(session, name) is not None:
+        raise Failure(f"User [{name}] already exists.")
+    email = _optional_text(spec, "email", 254, email=True)
+    full_name = _optional_text(spec, "fullName", 255)
+    description = _optional_text(spec, "description", 255)
+    password_hash = None
+    if "password" in spec:
+        password = decode_password(spec["password"])
+        if password is None or not 1 <= len(password) <= 256:
+            raise Failure("Invalid password.")
+        password_hash = hash_secret(password)
+    enable_user = spec.get("enableUser", True)
+    if not isinstance(enable_user, bool):
+        raise Failure("Invalid enableUser.")
+    is_master = _user_groups(spec)
+    pairs = _security_associations(session, spec)
+
+    highest = session.scalar(select(func.max(User.user_id))) or 0
+    user = User(
+        user_id=max(highest + 1, FIRST_NEW_USER_ID),
+        user_name=name,
+        name_key=name.lower(),
+        user_guid=str(uuid.uuid4()).upper(),
+        email=email,
+        full_name=full_name,
+        description=description,
+        password_hash=password_hash,
+        enable_user=enable_user,
+        is_master=is_master,
+    )
+    session.add(user)
+    session.flush()
+    session.add_all(
+        RoleAssociation(user_id=user.user_id, client_id=client_id, role_id=role_id)
+        for client_id, role_id in sorted(pairs)
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Failure(f"User [{name}] already exists.") from None
+    return {
+        "response": [
+            {
+                "errorCode": 0,
+                "entity": {"userId": user.user_id, "userName": user.user_name, "userGUID": user.user_guid},
+            }
+        ]
+    }
+
+
+def _serialise_user_creation(session: Session) -> None:
+    """Take the user-creation lock for this transaction (SQLite's BEGIN IMMEDIATE already serialises)."""
+    if not is_sqlite(session.get_bind()):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CREATE_USER_LOCK})
+
+
+# --- clients -----------------------------------------------------------------------------
+
+
+def client_entity(client: Client) -> dict[str, Any]:
+    return {
+        "clientId": client.client_id,
+        "clientName": client.client_name,
+        "hostName": client.host_name,
+        "displayName": client.display_name,
+        "clientGUID": client.client_guid,
+    }
+
+
+def list_clients(session: Session) -> dict[str, Any]:
+    clients = session.scalars(select(Client).order_by(Client.client_id))
+    return {"clientProperties": [{"client": {"clientEntity": client_entity(client)}} for client in clients]}
+
+
+def _client_or_fail(session: Session, client_id: int, *, for_update: bool = False) -> Client:
+    client = None
+    if 1 <= client_id <= MAX_ID:
+        query = select(Client).where(Client.client_id == client_id)
+        client = session.scalar(_locked(query) if for_update else query)
+    if client is None:
+        raise Failure(f"Client [{client_id}] does not exist.")
+    return client
+
+
+def get_client(session: Session, client_id: int) -> dict[str, Any]:
+    client = _client_or_fail(session, client_id)
+    owners = session.execute(
+        select(User.user_id, User.user_name)
+        .join(ClientOwner, ClientOwner.user_id == User.user_id)
+        .where(ClientOwner.client_id == client.client_id)
+        .order_by(User.user_id)
+    ).all()
+    properties: dict[str, Any] = {
+        "client": {"clientEntity": client_entity(client)},
+        "clientProps": {
+            "securityAssociations": {
+                "ownerAssociations": {"owners": [{"userId": uid, "userName": name} for uid, name in owners]}
+            },
+            "clientSecurity": {"clientOwners": ",".join(name for _, name in owners)},
+        },
+    }
+    if client.pseudo_client_id is not None:
+        hypervisor = session.get(Client, client.pseudo_client_id)
+        properties["vmStatusInfo"] = {
+            "strGUID": client.vm_guid,
+            "vmName": client.client_name,
+            "pseudoClient": {"clientId": hypervisor.client_id, "clientName": hypervisor.client_name},
+        }
+    return {"clientProperties": [properties]}
+
+
+def _owner_ids(session: Session, owners: Any) -> list[int]:
+    """The userIds an ``owners`` list names (by userId and/or userName, both agreeing)."""
+    if not isinstance(owners, list):
+        raise Failure("Invalid owners.")
+    refs = []
+    for owner in owners:
+        if not isinstance(owner, dict):
+            raise Failure("Invalid owners.")
+        user_id, name = owner.get("userId"), owner.get("userName")
+        has_id = user_id is not None
+        has_name = name is not None and name != ""
+        if (has_id and not is_int(user_id)) or (has_name and not isinstance(name, str)):
+            raise Failure("Invalid owners.")
+        if not has_id and not has_name:
+            raise Failure("Invalid owners.")
+        refs.append((user_id if has_id else None, name if has_name else None))
+    ids: list[int] = []
+    for user_id, name in refs:
+        user = find_user_by_id(session, user_id) if user_id is not None else find_user_by_name(session, name)
+        if user is None:
+            raise Failure(f"User [{user_id if user_id is not None else name}] does not exist.")
+        if user_id is not None and name is not None and user.name_key != name.lower():
+            raise Failure("Invalid owners.")
+        if user.user_id not in ids:
+            ids.append(user.user_id)
+    return ids
+
+
+def update_client_owners(session: Session, client_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Replace (1), add to (2) or remove from (3) a client's owners."""
+    client = _client_or_fail(session, client_id, for_update=True)
+    owner_associations = _dig(
+        body, "clientProperties", "clientProps", "securityAssociations", "ownerAssociations"
+    )
+    if not isinstance(owner_associations, dict):
+        return {"response": [{"errorCode": 0}]}
+    operation = owner_associations.get("ownersOperationType", 1)
+    if not is_int(operation) or operation not in (1, 2, 3):
+        raise Failure("Invalid ownersOperationType.")
+    wanted = _owner_ids(session, owner_associations.get("owners"))
+    current = set(
+        session.scalars(select(ClientOwner.user_id).where(ClientOwner.client_id == client.client_id))
+    )
+    if operation == 1:
+        to_add, to_remove = [u for u in wanted if u not in current], current - set(wanted)
+    elif operation == 2:
+        to_add, to_remove = [u for u in wanted if u not in current], set()
+    else:
+        to_add, to_remove = [], current & set(wanted)
+    if to_remove:
+        session.execute(
+            delete(ClientOwner).where(
+                ClientOwner.client_id == client.client_id, ClientOwner.user_id.in_(to_remove)
+            )
+        )
+    session.add_all(ClientOwner(client_id=client.client_id, user_id=user_id) for user_id in to_add)
+    session.commit()
+    return {"response": [{"errorCode": 0}]}
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+# --- subclients --------------------------------------------------------------------------
+
+
+def _subclient_properties(subclient: Subclient, client: Client, plan: Plan | None) -> dict[str, Any]:
+    return {
+        "subClientEntity": {
+            "subclientId": subclient.subclient_id,
+            "subclientName": subclient.subclient_name,
+            "clientId": client.client_id,
+            "clientName": client.client_name,
+            "appName": client.app_name,
+            "instanceName": client.instance_name,
+            "backupsetName": client.backupset_name,
+        },
+        "commonProperties": {
+            "enableBackup": subclient.enable_backup,
+            "isDefaultSubclient": subclient.is_default,
+        },
+        "planEntity": {"planId": plan.plan_id, "planName": plan.plan_name} if plan else None,
+    }
+
+
+def _subclient_rows(session: Session, *conditions: Any):
+    return session.execute(
+        select(Subclient, Client, Plan)
+        .join(Client, Client.client_id == Subclient.client_id)
+        .outerjoin(Plan, Plan.plan_id == Subclient.plan_id)
+        .where(*conditions)
+        .order_by(Subclient.subclient_id)
+    ).all()
+
+
+def list_subclients(session: Session, client_id_param: str | None) -> dict[str, Any]:
+    client_id = digit_string_value(client_id_param) if client_id_param is not None else None
+    if not client_id:
+        raise Failure("Invalid clientId.")
+    client = _client_or_fail(session, client_id)
+    rows = _subclient_rows(session, Subclient.client_id == client.client_id)
+    return {"subClientProperties": [_subclient_properties(*row) for row in rows]}
+
+
+def get_subclient(session: Session, subclient_id: int) -> dict[str, Any]:
+    rows = _subclient_rows(session, Subclient.subclient_id == subclient_id) if subclient_id <= MAX_ID else []
+    if not rows:
+        raise Failure(f"Subclient [{subclient_id}] does not exist.")
+    return {"subClientProperties": [_subclient_properties(*rows[0])]}
+
+
+def update_subclient(session: Session, subclient_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Apply ``commonProperties.enableBackup``; nothing else is writable."""
+    subclient = session.get(Subclient, subclient_id) if 1 <= subclient_id <= MAX_ID else None
+    if subclient is None:
+        raise Failure(f"Subclient [{subclient_id}] does not exist.")
+    common = _dig(body, "subClientProperties", "commonProperties")
+    if isinstance(common, dict) and "enableBackup" in common:
+        if not isinstance(common["enableBackup"], bool):
+            raise Failure("Invalid value for enableBackup.")
+        subclient.enable_backup = common["enableBackup"]
+        session.commit()
+    return {"response": [{"errorCode": 0}]}
+
+
+# --- offboarding -------------------------------------------------------------------------
+
+
+def _offboard_user_id(value: Any) -> int | None:
+    """The requested userId, None when not given; Failure when invalid."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        number = digit_string_value(value)
+        if number is None:
+            raise Failure("Invalid userId.")
+        value = number
+    if not is_int(value) or not 0 <= value <= MAX_ID:
+        raise Failure("Invalid userId.")
+    return value or None
+
+
+def _offboard_user_name(value: Any) -> str | None:
+    """The requested userName, None when not given; Failure when invalid."""
+    if value is None or value == "":
+        return None
+    if not is_valid_name(value):
+        raise Failure("Invalid userName.")
+    return value
+
+
+def resolve_offboard_user(session: Session, fields: dict[str, Any]) -> User:
+    """The user an offboard request names, locked for the rest of the transaction."""
+    user_id = _offboard_user_id(fields.get("userId"))
+    user_name = _offboard_user_name(fields.get("userName"))
+    if user_id is None and user_name is None:
+        raise Failure("Either userName or userId must be specified.")
+    if user_id is not None:
+        user = find_user_by_id(session, user_id, for_update=True)
+        if user is None:
+            raise Failure(f"User [{user_id}] does not exist.")
+        if user_name is not None and user.name_key != user_name.lower():
+            raise Failure("userName and userId do not refer to the same user.")
+        return user
+    user = find_user_by_name(session, user_name, for_update=True)
+    if user is None:
+        raise Failure(f"User [{user_name}] does not exist.")
+    return user
+
+
+def offboard_user(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """Remove the user as owner of every client it owns, disable backup there, drop its roles there."""
+    user = resolve_offboard_user(session, fields)
+    # The user row is locked (FOR NO KEY UPDATE on PostgreSQL; SQLite serialises writers):
+    # a concurrent offboard of the same user waited for it and now finds nothing left.
+    owned = list(
+        session.scalars(
+            select(ClientOwner.client_id)
+            .where(ClientOwner.user_id == user.user_id)
+            .order_by(ClientOwner.client_id)
+        )
+    )
+    if owned:
+        # Lock the clients too, in id order, against a concurrent owner update.
+        session.execute(
+            _locked(select(Client.client_id).where(Client.client_id.in_(owned)).order_by(Client.client_id))
+        )
+        session.execute(
+            delete(ClientOwner).where(ClientOwner.user_id == user.user_id, ClientOwner.client_id.in_(owned))
+        )
+        session.execute(update(Subclient).where(Subclient.client_id.in_(owned)).values(enable_backup=False))
+        session.execute(
+            delete(RoleAssociation).where(
+                RoleAssociation.user_id == user.user_id, RoleAssociation.client_id.in_(owned)
+            )
+        )
+    session.commit()
+    return {"errorMessage": f"Successfully offboarded user {user.user_id}", "errorCode": 0}

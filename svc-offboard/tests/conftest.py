@@ -6,10 +6,9 @@ from pathlib import Path
 from xml.etree.ElementTree import Element
 
 import pytest
-from argon2 import PasswordHasher
 
 from svc_offboard import create_app
-from vendorkit import db, security
+from vendorkit import db
 from vendorkit.xmlsafe import parse_xml
 
 API = "/webconsole/api"
@@ -38,12 +37,8 @@ def xml_of():
 
 
 @pytest.fixture(autouse=True, scope="session")
-def fast_password_hashing():
+def fast_password_hashing(quick_hashing):
     """argon2id at its lightest: the hashing code runs as in production, in a millisecond."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(security, "_hasher", lambda: cheap)
-        yield
 
 
 @pytest.fixture(scope="session")

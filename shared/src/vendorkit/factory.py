@@ -37,6 +37,7 @@ def create_service_app(
     blueprints: Iterable[Blueprint],
     demo_loader: Callable[[Session, dict[str, Any]], None] | None = None,
     description: str = "",
+    security_schemes: dict[str, dict[str, Any]] | None = None,
 ) -> Flask:
     """A Flask app with flask-smorest, the vendor's error envelope, JSON logs, health and migrations."""
     app = Flask(package)
@@ -48,6 +49,8 @@ def create_service_app(
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={"info": {"description": description}} if description else {},
+        # Vendors answer OPTIONS like any other unsupported method, in their envelope.
+        PROVIDE_AUTOMATIC_OPTIONS=False,
     )
     app.json.sort_keys = False
     app.extensions["vendorkit.dialect"] = dialect
@@ -55,6 +58,8 @@ def create_service_app(
 
     db.init_app(app)
     api = Api(app)
+    for name, scheme in (security_schemes or {}).items():
+        api.spec.components.security_scheme(name, scheme)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
 

@@ -160,9 +160,10 @@ class PostgresServer:
             "start",
         )
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; ``fast`` checkpoints first, so nothing committed is lost on restart."""
         with contextlib.suppress(subprocess.CalledProcessError):
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def create_database(self, name: str) -> str:
         """Create ``name`` (if missing) and return its SQLAlchemy URL."""
@@ -174,8 +175,25 @@ class PostgresServer:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
     def destroy(self) -> None:
-        self.stop()
+        self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def quick_password_hashing():
+    """Cheap argon2id parameters while the block runs (in-process tests only: the real cost adds up)."""
+    from argon2 import PasswordHasher
+
+    from vendorkit import security
+
+    quick = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    dummy = quick.hash(os.urandom(8).hex())
+    saved = security._hasher, security._dummy_hash
+    security._hasher, security._dummy_hash = (lambda: quick), (lambda: dummy)
+    try:
+        yield
+    finally:
+        security._hasher, security._dummy_hash = saved
 
 
 def _redis_binary() -> str:

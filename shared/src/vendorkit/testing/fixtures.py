@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from vendorkit.testing import PostgresServer, RedisServer, Stack
+from vendorkit.testing import PostgresServer, RedisServer, Stack, quick_password_hashing
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +34,10 @@ def stack(postgres, redis_server, tmp_path_factory) -> Iterator[Stack]:
     running.gateway.start()
     yield running
     running.close()
+
+
+@pytest.fixture(scope="session")
+def quick_hashing() -> Iterator[None]:
+    """Cheap password hashing for a whole in-process test session (request it, or make it autouse)."""
+    with quick_password_hashing():
+        yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -409,5 +410,5 @@ def _json(status: int, payload: dict, headers: dict[str, str] | None = None) -> 
 
 def build_from_environment(resolver: Resolver = system_resolver) -> Gateway:
     """The gateway for GATEWAY_CONFIG (raises ConfigError, naming the field, when the file is wrong)."""
-    logs.configure()
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
     return Gateway(load_config(), resolver=resolver)

@@ -15,6 +15,11 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+# Long query strings are part of some vendors' APIs (DNL's user_id_in takes 500 ids).
+limit_request_line = 8190
+# gunicorn's control socket defaults to one path per user, which several
+# servers on one host (make run, the tests) would fight over; nothing uses it.
+control_socket_disable = True
 # One JSON object per line; no query string, since some vendors carry tokens there.
 access_log_format = (
     '{"time": "%(t)s", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '

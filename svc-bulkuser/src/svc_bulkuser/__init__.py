@@ -4,6 +4,7 @@ from flask import Flask
 
 from svc_bulkuser.config import load_config
 from svc_bulkuser.demo import load_demo_data
+from svc_bulkuser.errors import ApiError
 from svc_bulkuser.routes import blp
 from vendorkit.dialects.dnl import DnlDialect
 from vendorkit.factory import create_service_app
@@ -11,7 +12,7 @@ from vendorkit.factory import create_service_app
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the svc-bulkuser WSGI app; ``test_config`` overrides settings from the environment."""
-    return create_service_app(
+    app = create_service_app(
         "svc_bulkuser",
         title="DNL softswitch API v1 (users)",
         settings=load_config(test_config),
@@ -19,3 +20,5 @@ def create_app(test_config: dict | None = None) -> Flask:
         blueprints=[blp],
         demo_loader=load_demo_data,
     )
+    app.register_error_handler(ApiError, lambda error: error.response())
+    return app

@@ -9,7 +9,10 @@ SERVICE = "svc-bulkuser"
 # Demo values of secrets: accepted only in demo mode (DEMO_DATA=1).
 DEMO_SECRETS: dict[str, str] = {"SECRET_KEY": "dnl-bulkuser-demo-secret"}
 
-DEFAULTS: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {
+    # Lifetime of the JWTs POST /v1/auth issues.
+    "TOKEN_TTL_SECONDS": 86400,
+}
 
 
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:

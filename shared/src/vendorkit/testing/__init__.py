@@ -268,6 +268,8 @@ class ServerProcess:
             "--worker-class", "gthread",
             "--graceful-timeout", "5",
             "--timeout", "120",
+            "--no-control-socket",
+            "--limit-request-line", "8190",
             self.app,
         ]  # fmt: skip
         with open(self.log_path, "ab") as log:
@@ -379,9 +381,13 @@ class Stack:
         }
 
     def start(self, name: str, **extra_env: str) -> ServerProcess:
-        """Service ``name``, started on first use."""
+        """Service ``name``, started on first use; restarted on its port if ``extra_env`` asks for other settings."""
         service = self.services[name]
-        if service.process is None or service.process.poll() is not None:
+        running = service.process is not None and service.process.poll() is None
+        if running and any(service.env.get(key) != value for key, value in extra_env.items()):
+            service.stop()
+            running = False
+        if not running:
             service.env = self.service_env(name, **extra_env)
             service.start()
         return service

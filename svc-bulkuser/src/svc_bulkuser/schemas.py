@@ -1,0 +1,386 @@
+"""Validation of query strings and JSON bodies, with the exact messages of bulkuser.md §2 and §5."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow.validate import Length, OneOf, Range
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Request
+
+from svc_bulkuser.errors import UnknownAttribute, ValidationFailed, schema_error
+from svc_bulkuser.models import USER_TYPES
+
+MAX_ID = 2147483647
+MAX_IDS_IN_LIST = 500
+MAX_BODY_BYTES = 64 * 1024
+
+ID_TEXT = re.compile(r"-?[0-9]+")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+DATETIME_TEXT = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"(?:[T ](?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})"
+    r"(?::(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]{1,6}))?)?"
+    r"(?P<offset>Z|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+
+BETWEEN = "Must be between {min} and {max}."
+NOT_EMPTY = "Field may not be empty."
+REPEATED = "Field may not be repeated."
+
+
+def parse_id_text(text: str) -> int | None:
+    """The integer an id parameter spells (ASCII digits, optional ``-``), or None."""
+    if not ID_TEXT.fullmatch(text):
+        return None
+    digits = text.lstrip("-").lstrip("0")
+    if len(digits) > 10:
+        # Far out of range; int() would refuse thousands of digits anyway.
+        return MAX_ID + 1
+    return int(text)
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """A naive UTC datetime from the forms of spec §5, or None when ``text`` is not one of them."""
+    match = DATETIME_TEXT.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        day = datetime.strptime(match["date"], "%Y-%m-%d")
+        if match["hour"] is None:
+            return day
+        fraction = match["fraction"] or ""
+        moment = day.replace(
+            hour=int(match["hour"]),
+            minute=int(match["minute"]),
+            second=int(match["second"] or 0),
+            microsecond=int(fraction.ljust(6, "0")) if fraction else 0,
+        )
+        offset = match["offset"]
+        if offset and offset != "Z":
+            hours, minutes = int(offset[1:3]), int(offset[4:6])
+            if minutes >= 60:
+                return None
+            sign = -1 if offset[0] == "-" else 1
+            zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
+            moment = moment.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+        return moment
+    except (ValueError, OverflowError):
+        return None
+
+
+def canonical_ip(text: str) -> str | None:
+    """An address in canonical text (IPv6 compressed, IPv4-mapped as IPv4), or None."""
+    if "%" in text:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+# Query-string fields: each receives one non-empty string.
+
+
+class QueryField(fields.Field):
+    """A query-string field; ``openapi`` describes it in the OpenAPI document."""
+
+    openapi: dict[str, Any] = {"type": "string"}
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {**self.openapi, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
+
+class QueryBoolean(QueryField):
+    """``true``/``false``/``1``/``0``, any case."""
+
+    openapi = {"type": "string", "enum": ["true", "false", "1", "0"]}
+
+    default_error_messages = {"invalid": "Not a valid boolean."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        word = value.lower()
+        if word in ("true", "1"):
+            return True
+        if word in ("false", "0"):
+            return False
+        raise self.make_error("invalid")
+
+
+class QueryInteger(QueryField):
+    """An integer in ``[minimum, maximum]``."""
+
+    openapi = {"type": "integer"}
+
+    default_error_messages = {"invalid": "Not a valid integer.", "range": BETWEEN}
+
+    def __init__(self, minimum: int = 1, maximum: int = MAX_ID, **kwargs):
+        super().__init__(**kwargs)
+        self.minimum, self.maximum = minimum, maximum
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = parse_id_text(value)
+        if number is None:
+            raise self.make_error("invalid")
+        if not self.minimum <= number <= self.maximum:
+            raise self.make_error("range", min=self.minimum, max=self.maximum)
+        return number
+
+
+class QueryIdList(QueryField):
+    """Comma-separated user ids, spaces around items allowed."""
+
+    openapi = {"type": "string", "example": "4,7, 9"}
+
+    default_error_messages = {
+        "invalid": "Must be a comma-separated list of user ids.",
+        "too_many": f"At most {MAX_IDS_IN_LIST} ids are allowed.",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        ids = [parse_id_text(item.strip(" ")) for item in value.split(",")]
+        if any(number is None or not 1 <= number <= MAX_ID for number in ids):
+            raise self.make_error("invalid")
+        if len(ids) > MAX_IDS_IN_LIST:
+            raise self.make_error("too_many")
+        return sorted(set(ids))
+
+
+class QueryDateTime(QueryField):
+    """``YYYY-MM-DD`` or ``YYYY-MM-DD[T ]HH:MM[:SS[.f]]`` with an optional ``Z``/``±HH:MM`` (UTC if none)."""
+
+    openapi = {"type": "string", "example": "2024-01-31T12:00:00Z"}
+    default_error_messages = {"invalid": "Not a valid datetime."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = parse_datetime(value)
+        if moment is None:
+            raise self.make_error("invalid")
+        return moment
+
+
+class QueryIpAddress(QueryField):
+    """An IPv4 or IPv6 address, compared in canonical form."""
+
+    default_error_messages = {"invalid": "Not a valid IP address."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        address = canonical_ip(value)
+        if address is None:
+            raise self.make_error("invalid")
+        return address
+
+
+class FilterSchema(Schema):
+    """The 13 filters of spec §5, shared by the bulk delete and the list."""
+
+    active = QueryBoolean()
+    is_online = QueryBoolean()
+    user_id = QueryInteger()
+    user_id_in = QueryIdList()
+    role_id = QueryInteger()
+    user_type = fields.String(validate=OneOf(USER_TYPES))
+    name = fields.String(validate=Length(max=255))
+    email = fields.String(validate=Length(max=255))
+    login_ip = QueryIpAddress()
+    create_time_gt = QueryDateTime()
+    create_time_lt = QueryDateTime()
+    last_login_time_gt = QueryDateTime()
+    last_login_time_lt = QueryDateTime()
+
+
+ORDER_COLUMNS = ("user_id", "name", "email", "user_type", "role_id", "create_time", "last_login_time")
+
+
+class ListQuerySchema(FilterSchema):
+    """GET /v1/user/list: the filters, plus paging and ordering."""
+
+    last_login_time_isnull = QueryBoolean()
+    page = QueryInteger(minimum=0, maximum=MAX_ID, load_default=0)
+    per_page = QueryInteger(minimum=1, maximum=1000, load_default=20)
+    order_by = fields.String(validate=OneOf(ORDER_COLUMNS), load_default="user_id")
+    order_dir = fields.String(validate=OneOf(("asc", "desc")), load_default="asc")
+
+
+class NoQuerySchema(Schema):
+    """Endpoints that take no query parameter at all."""
+
+
+def parse_query(args: MultiDict[str, str], schema: Schema) -> dict[str, Any]:
+    """Validate a query string: first unknown name refused, then every bad value reported together."""
+    for name in args:
+        if name not in schema.fields:
+            raise UnknownAttribute(name)
+    errors: dict[str, list[str]] = {}
+    single: dict[str, str] = {}
+    for name, values in args.lists():
+        if len(values) > 1:
+            errors[name] = [REPEATED]
+        elif values[0] == "":
+            errors[name] = [NOT_EMPTY]
+        else:
+            single[name] = values[0]
+    try:
+        loaded = schema.load(single)
+    except ValidationError as exc:
+        errors.update(exc.normalized_messages())
+        loaded = {}
+    if errors:
+        # Report fields in the order the request gave them.
+        order = list(args)
+        raise ValidationFailed(dict(sorted(errors.items(), key=lambda item: order.index(item[0]))))
+    return loaded
+
+
+# JSON body fields: the value is whatever JSON gave.
+
+
+class JsonString(fields.Field):
+    default_error_messages = {"invalid": "Not a valid string.", "null": "Not a valid string."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return value
+
+
+class JsonBoolean(fields.Field):
+    default_error_messages = {"invalid": "Not a valid boolean.", "null": "Not a valid boolean."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class JsonInteger(fields.Field):
+    """A JSON integer (never a string, a float or a boolean)."""
+
+    default_error_messages = {"invalid": "Not a valid integer.", "null": "Not a valid integer."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return value
+
+
+def text(*, min_length: int = 0, max_length: int, allow_empty: bool = True, plain: bool = False):
+    """A validator of a string's length (and control characters when ``plain``), empty refused first."""
+
+    def validate(value: str) -> None:
+        if value == "" and not allow_empty:
+            raise ValidationError(NOT_EMPTY)
+        problems = []
+        if len(value) < min_length:
+            problems.append(f"Shorter than minimum length {min_length}.")
+        if len(value) > max_length:
+            problems.append(f"Longer than maximum length {max_length}.")
+        if plain and CONTROL_CHARACTERS.search(value):
+            problems.append("Must not contain control characters.")
+        if problems:
+            raise ValidationError(problems)
+
+    return validate
+
+
+def validate_email(value: str) -> None:
+    """At most 255 characters, one ``@``, a local part, a dotted domain, no spaces or control characters."""
+    problems = []
+    if len(value) > 255:
+        problems.append("Longer than maximum length 255.")
+    local, _, domain = value.partition("@")
+    well_formed = (
+        value.count("@") == 1
+        and local != ""
+        and "." in domain.strip(".")
+        and ".." not in domain
+        and not any(character.isspace() for character in value)
+        and not CONTROL_CHARACTERS.search(value)
+    )
+    if not well_formed:
+        problems.append("Not a valid email address.")
+    if problems:
+        raise ValidationError(problems)
+
+
+class LoginSchema(Schema):
+    """POST /v1/auth."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    email_or_name = JsonString(required=True, validate=text(max_length=MAX_BODY_BYTES, allow_empty=False))
+    password = JsonString(required=True, validate=text(max_length=MAX_BODY_BYTES, allow_empty=False))
+
+
+class CreateUserSchema(Schema):
+    """POST /v1/user/create; read-only and unknown attributes are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    name = JsonString(
+        required=True, validate=text(min_length=1, max_length=100, allow_empty=False, plain=True)
+    )
+    passwd = JsonString(
+        allow_none=True, load_default=None, validate=text(min_length=6, max_length=128, allow_empty=False)
+    )
+    email = JsonString(allow_none=True, load_default=None, validate=validate_email)
+    user_type = JsonString(load_default="admin", validate=OneOf(USER_TYPES))
+    role_id = JsonInteger(allow_none=True, load_default=None, validate=Range(1, MAX_ID, error=BETWEEN))
+    active = JsonBoolean(load_default=True)
+    # Control characters are refused here too: PostgreSQL cannot store NUL in text.
+    first_name = JsonString(allow_none=True, load_default=None, validate=text(max_length=100, plain=True))
+    last_name = JsonString(allow_none=True, load_default=None, validate=text(max_length=100, plain=True))
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(key) or _has_lone_surrogate(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+def read_json_object(request: Request) -> dict[str, Any]:
+    """The request's JSON object body, or a ``_schema`` refusal."""
+    if (request.mimetype or "").lower() != "application/json":
+        raise schema_error("Content-Type must be application/json.")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise schema_error("Request body too large.")
+    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise schema_error("Request body too large.")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise schema_error("Invalid JSON body.") from None
+    # "\ud800" parses but is no UTF-8 text, and no database can store it.
+    if _has_lone_surrogate(body):
+        raise schema_error("Invalid JSON body.")
+    if not isinstance(body, dict):
+        raise schema_error("Invalid input type.")
+    return body
+
+
+def load_body(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` validated by ``schema``; every failing field reported together."""
+    try:
+        return schema.load(body)
+    except ValidationError as exc:
+        raise ValidationFailed(exc.normalized_messages()) from None

@@ -1,0 +1,386 @@
+"""docker-compose.yml brought up as processes: the same commands, the same environment.
+
+Each image's CMD runs under this machine's Python with the image's ENV and the
+compose service's environment, interpolated from a .env written by
+deploy/compose/new-env.py. Only what Docker would provide is replaced by local
+equivalents: service DNS names and ports become loopback ports (a PostgreSQL
+database and role per service, as the postgres image creates them; a Redis with
+the .env password; an SMTP catcher for mailpit), and the gateway's fixed address
+on the services network, which the services trust, becomes 127.0.0.1. And each
+process runs one gunicorn worker instead of GUNICORN_WORKERS=2, to spare the test
+machine's CPU: several processes sharing one database is what the scaling test
+below checks, with three replicas migrating a new database at once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+import yaml
+from aiosmtpd.controller import Controller
+from deploy_helpers import (
+    COMPOSE_GATEWAY_CONFIG,
+    REPO_ROOT,
+    ROUTES,
+    SERVICES,
+    component,
+    environment,
+    interpolate,
+    load_compose,
+    parse_dockerfile,
+    parse_env_file,
+)
+from psycopg import sql
+from werkzeug.test import Client
+
+from vendorkit.testing import ServerProcess, free_port, http_request, wait_for_port
+
+pytestmark = pytest.mark.e2e
+
+NEW_ENV = REPO_ROOT / "deploy" / "compose" / "new-env.py"
+# The variables that would make a process read something other than what compose gives it.
+OUTER_SETTINGS = ("DATABASE_URL", "DEMO_DATA", "SECRET_KEY", "GUNICORN_", "GATEWAY_CONFIG", "RATELIMIT_")
+
+
+@dataclass
+class ImageProcess(ServerProcess):
+    """An image's CMD as a local process: ``gunicorn ...`` run by this Python, with the given environment."""
+
+    command: list[str] = field(default_factory=list)
+
+    def start(self, timeout: float = 120.0) -> ImageProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(OUTER_SETTINGS)}
+        env.update(self.env)
+        env["GUNICORN_BIND"] = f"{self.host}:{self.port}"
+        if "XDG_RUNTIME_DIR" in env:  # each container has a /tmp of its own
+            env["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="run-", dir=self.log_path.parent)
+        assert self.command[0] == "gunicorn"
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", *self.command],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
+                start_new_session=True,
+            )
+        try:
+            self.wait_healthy(timeout)
+        except Exception as exc:
+            self.stop()
+            raise RuntimeError(f"{self.app} did not start:\n{self.log_tail()}") from exc
+        return self
+
+    def log_lines(self) -> list[str]:
+        return self.log_path.read_text(errors="replace").splitlines()
+
+
+def image_of(folder: str) -> tuple[list[str], dict[str, str]]:
+    """The image's CMD and the ENV of its runtime stage (PATH aside: the local Python is used)."""
+    _, stages = parse_dockerfile(component(folder).dockerfile)
+    (cmd,) = stages[-1].all("CMD")
+    env = {k: v for k, v in stages[-1].env().items() if k != "PATH"}
+    return cmd.exec_form, env
+
+
+class SmtpCatcher:
+    """Stands in for mailpit: accepts and keeps every message."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+def start_redis(password: str, workdir: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password,
+         "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for_port("127.0.0.1", port, process=process)
+    return process, port
+
+
+def create_role_and_database(postgres, url: urllib.parse.SplitResult) -> None:
+    """What the postgres image does with POSTGRES_USER/PASSWORD/DB: a role owning its database."""
+    role, password, database = url.username, url.password, url.path.lstrip("/")
+    with psycopg.connect(
+        host="127.0.0.1", port=postgres.port, user="postgres", dbname="postgres", autocommit=True
+    ) as db:
+        if not db.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+            db.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+        if not db.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone():
+            db.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(role))
+            )
+
+
+def relocate(url: str, netloc_by_host: dict[str, str]) -> str:
+    """``url`` with its compose host:port replaced by the local one (credentials kept)."""
+    parts = urllib.parse.urlsplit(url)
+    credentials = parts.netloc.rpartition("@")[0]
+    local = netloc_by_host[f"{parts.hostname}:{parts.port}"]
+    return parts._replace(netloc=f"{credentials}@{local}" if credentials else local).geturl()
+
+
+@dataclass
+class ComposeStack:
+    dotenv: dict[str, str]
+    services: dict[str, ImageProcess]
+    gateway: ImageProcess
+    redis_url: str
+    smtp: SmtpCatcher
+    gateway_config: dict
+
+    def url(self, path: str) -> str:
+        return self.gateway.url + path
+
+
+@pytest.fixture(scope="module")
+def compose_stack(postgres, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("compose")
+    subprocess.run(
+        [sys.executable, str(NEW_ENV), "--output", str(workdir / ".env")], check=True, capture_output=True
+    )
+    dotenv = parse_env_file((workdir / ".env").read_text())
+    compose = load_compose()
+    services = interpolate(compose["services"], dotenv)
+    gateway_ip = services["gateway"]["networks"]["services"]["ipv4_address"]
+
+    redis_process, redis_port = start_redis(dotenv["REDIS_PASSWORD"], workdir)
+    smtp = SmtpCatcher()
+    smtp.controller.start()
+
+    ports = {name: free_port() for name in SERVICES}
+    netloc_by_host = {f"{name}:8000": f"127.0.0.1:{port}" for name, port in ports.items()}
+    netloc_by_host["redis:6379"] = f"127.0.0.1:{redis_port}"
+    for name in SERVICES:
+        database = urllib.parse.urlsplit(environment(services[name])["DATABASE_URL"])
+        netloc_by_host[f"{database.hostname}:{database.port}"] = f"127.0.0.1:{postgres.port}"
+        create_role_and_database(postgres, database)
+
+    def local_env(name: str) -> dict[str, str]:
+        _, image_env = image_of(name)
+        env = {**image_env, **{k: str(v) for k, v in environment(services[name]).items()}}
+        for key in ("DATABASE_URL", "RATELIMIT_STORAGE_URL"):
+            if key in env:
+                env[key] = relocate(env[key], netloc_by_host)
+        for key in ("TRUSTED_PROXIES", "AGENDA_TRUSTED_PROXIES"):
+            if key in env:
+                assert env[key] == f"{gateway_ip}/32"
+                env[key] = "127.0.0.1/32"  # where the local gateway's connections come from
+        env["GUNICORN_WORKERS"] = "1"
+        if env.get("MAIL_HOST") == "mailpit":
+            env["MAIL_HOST"], env["MAIL_PORT"] = "127.0.0.1", str(smtp.port)
+        return env
+
+    processes = {}
+    for name in SERVICES:
+        command, _ = image_of(name)
+        processes[name] = ImageProcess(
+            app=command[-1],
+            command=command,
+            env=local_env(name),
+            port=ports[name],
+            log_path=workdir / f"{name}.log",
+        )
+    gateway_config = yaml.safe_load(COMPOSE_GATEWAY_CONFIG.read_text())
+    for route in gateway_config["routes"]:
+        route["upstreams"] = [relocate(url, netloc_by_host) for url in route["upstreams"]]
+    (workdir / "gateway.yaml").write_text(yaml.safe_dump(gateway_config))
+    gateway_env = local_env("gateway")
+    gateway_env["GATEWAY_CONFIG"] = str(workdir / "gateway.yaml")
+    command, _ = image_of("gateway")
+    gateway = ImageProcess(
+        app=command[-1], command=command, env=gateway_env, log_path=workdir / "gateway.log"
+    )
+
+    try:
+        # Compose starts the services together once their databases are healthy, then the gateway.
+        with ThreadPoolExecutor(len(processes)) as pool:
+            for started in [pool.submit(p.start) for p in processes.values()]:
+                started.result()
+        gateway.start()
+        yield ComposeStack(dotenv, processes, gateway, relocate(environment(services["gateway"])["RATELIMIT_STORAGE_URL"], netloc_by_host), smtp, gateway_config)  # fmt: skip
+    finally:
+        gateway.stop()
+        with ThreadPoolExecutor(len(processes)) as pool:
+            list(pool.map(ImageProcess.stop, processes.values()))
+        smtp.controller.stop()
+        redis_process.terminate()
+        redis_process.wait(10)
+
+
+def test_the_gateway_finds_every_upstream_ready(compose_stack):
+    answer = http_request("GET", compose_stack.url("/_gateway/readyz"))
+    assert (answer.status, answer.json()) == (200, {"status": "ready"})
+
+
+def test_the_services_run_in_production_mode(compose_stack):
+    for name, process in compose_stack.services.items():
+        assert process.env["DEMO_DATA"] == "0", name
+        assert process.env["DATABASE_URL"].startswith("postgresql://"), name
+
+
+# One request per route through the gateway, answered by the service in its vendor's envelope.
+ROUTE_REQUESTS = [
+    ("wipe", "GET", "/api/v1/profile", {}, None, 401, lambda body: body["message"] == "Access denied"),
+    ("bulkuser", "GET", "/v1/user/list", {}, None, 401,
+     lambda body: body["success"] is False and body["error_type"] == "unauthenticated_error"),
+    ("offboard", "POST", "/webconsole/api/Logout", {"Accept": "application/json"}, None, 401,
+     lambda body: body == {"errorCode": 5, "errorMessage": "Access denied"}),
+    ("emm", "GET", "/mdm-admin/users", {}, None, 401,
+     lambda body: body == {"statusCode": 401, "messageFromServer": "Failed to authorize incoming request"}),
+    ("emm", "POST", "/oauth2/token", {"Content-Type": "application/x-www-form-urlencoded"},
+     "grant_type=password&username=nobody&password=wrong", 400, lambda body: body["error"] == "invalid_grant"),
+    ("agenda", "GET", "/AktionNEXT/API/user/getAll", {"Accept": "application/json"}, None, 400,
+     lambda body: body["Result"]["Code"] == 1002),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("route", "method", "path", "headers", "body", "status", "envelope"),
+    ROUTE_REQUESTS,
+    ids=[f"{r[0]}:{r[2]}" for r in ROUTE_REQUESTS],
+)
+def test_each_route_reaches_its_service(compose_stack, route, method, path, headers, body, status, envelope):
+    request_id = f"route-{route}-{int(time.time() * 1000)}"
+    answer = http_request(
+        method, compose_stack.url(path), headers={**headers, "X-Request-ID": request_id}, body=body
+    )
+    assert answer.status == status, answer.text
+    assert envelope(answer.json()), answer.text
+    assert answer.headers["X-Request-ID"] == request_id
+    # Limited by the compose configuration's production limits (a login path by its tighter override).
+    (config,) = [r for r in compose_stack.gateway_config["routes"] if r["name"] == route]
+    overridden = path in {override["path"] for override in config.get("overrides", [])}
+    period, limit = ("Minute", "10") if overridden else ("Second", "20")
+    assert answer.headers[f"X-RateLimit-Limit-{period}"] == limit
+    # The service answered (not the gateway): its own log has the request.
+    service = compose_stack.services[ROUTES[route]]
+    assert any(request_id in line for line in service.log_lines())
+
+
+def test_every_prefix_of_the_compose_config_is_exercised(compose_stack):
+    prefixes = {prefix for route in compose_stack.gateway_config["routes"] for prefix in route["prefixes"]}
+    assert {p for p in prefixes if any(r[2].startswith(p) for r in ROUTE_REQUESTS)} == prefixes
+
+
+def test_login_paths_get_the_tighter_limit(compose_stack):
+    answer = http_request(
+        "POST",
+        compose_stack.url("/api/v1/login"),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body="user=nobody&pass=wrong",
+    )
+    assert answer.status == 401
+    assert answer.headers["X-RateLimit-Limit-Minute"] == "10"
+
+
+def test_the_counters_are_kept_in_the_password_protected_redis(compose_stack):
+    http_request("GET", compose_stack.url("/v1/user/list"))
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis.from_url(
+            compose_stack.redis_url.replace(compose_stack.dotenv["REDIS_PASSWORD"], "wrong")
+        ).ping()
+    assert redis.Redis.from_url(compose_stack.redis_url).dbsize() > 0
+
+
+def test_the_services_see_the_client_address_not_the_gateways(compose_stack):
+    request_id = f"client-{int(time.time() * 1000)}"
+    http_request(
+        "GET", compose_stack.url("/v1/user/list"), headers={"X-Request-ID": request_id}, source="127.0.0.2"
+    )
+    (line,) = [line for line in compose_stack.services["svc-bulkuser"].log_lines() if request_id in line]
+    assert '"client": "127.0.0.2"' in line
+
+
+def test_scaling_svc_emm_spreads_its_traffic_over_every_replica(compose_stack, postgres, tmp_path):
+    """`docker compose up --scale svc-emm=3`: one DNS name, three addresses, the gateway uses them all.
+
+    Three replicas of svc-emm start at once on a new, empty database (as after
+    `docker compose down -v`), so all three race to migrate it: the advisory lock
+    in create_app() must let each come up. They listen on one port at 127.0.0.1,
+    127.0.0.2 and 127.0.0.3. The gateway is built from the compose configuration
+    with a resolver that answers for the name svc-emm like Docker's DNS: first
+    one replica, then all three, as after the scale-up.
+    """
+    from gateway.app import Gateway
+    from gateway.config import parse_config
+
+    stack_emm = compose_stack.services["svc-emm"]
+    database = urllib.parse.urlsplit(stack_emm.env["DATABASE_URL"])
+    database = database._replace(path=f"/emm_scaled_{int(time.time())}")
+    create_role_and_database(postgres, database)
+    port = free_port()
+    replicas = [
+        ImageProcess(
+            app=stack_emm.app,
+            command=stack_emm.command,
+            env={**stack_emm.env, "DATABASE_URL": database.geturl()},
+            host=address,
+            port=port,
+            log_path=tmp_path / f"svc-emm-{address}.log",
+        )
+        for address in ("127.0.0.1", "127.0.0.2", "127.0.0.3")
+    ]
+    try:
+        with ThreadPoolExecutor(len(replicas)) as pool:
+            for started in [pool.submit(r.start) for r in replicas]:
+                started.result()
+
+        answers = {"svc-emm": ["127.0.0.1"]}
+        raw = yaml.safe_load(COMPOSE_GATEWAY_CONFIG.read_text())
+        (emm,) = [route for route in raw["routes"] if route["name"] == "emm"]
+        emm["upstreams"] = [f"http://svc-emm:{port}"]
+        emm["resolve_interval"] = 0.2  # 5 s in the compose configuration; the mechanism is the same
+        raw["routes"] = [emm]
+        config = parse_config(raw, {"RATELIMIT_STORAGE_URL": "memory://"})
+        gateway = Gateway(config, resolver=lambda host, port: list(answers[host]))
+        client = Client(gateway)
+
+        def send(tag: str) -> None:
+            response = client.get("/mdm-admin/users", headers={"X-Request-ID": tag}, environ_base={"REMOTE_ADDR": "127.0.0.9"})  # fmt: skip
+            assert response.status_code == 401
+
+        def served_by(tag: str) -> list[int]:
+            return [i for i, r in enumerate(replicas) if any(f'"{tag}"' in line for line in r.log_lines())]
+
+        stamp = int(time.time() * 1000)
+        send(f"scale-before-{stamp}")
+        answers["svc-emm"] = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+        time.sleep(0.3)
+        tags = [f"scale-after-{stamp}-{i}" for i in range(9)]
+        for tag in tags:
+            send(tag)
+        time.sleep(0.2)  # the replicas' log lines are written as the response goes out
+        assert served_by(f"scale-before-{stamp}") == [0]
+        hits = [served_by(tag) for tag in tags]
+        assert all(len(h) == 1 for h in hits), hits
+        assert sorted({h[0] for h in hits}) == [0, 1, 2]
+        gateway.routes["emm"].upstreams.close()
+    finally:
+        with ThreadPoolExecutor(len(replicas)) as pool:
+            list(pool.map(ImageProcess.stop, replicas))

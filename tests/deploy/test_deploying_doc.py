@@ -1,0 +1,41 @@
+"""deploy/DEPLOYING.md (the README's "Deploying" section) names every setting an image or compose reads."""
+
+import importlib
+import re
+
+from deploy_helpers import ENV_EXAMPLE, REPO_ROOT, SERVICES, component, parse_env_file
+
+from vendorkit.config import common_defaults
+
+DOC = (REPO_ROOT / "deploy" / "DEPLOYING.md").read_text()
+NAMED = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", DOC))
+
+
+def test_every_setting_of_every_service_is_documented():
+    for name in SERVICES:
+        config = importlib.import_module(f"{component(name).package}.config")
+        settings = {*common_defaults(name), *config.DEMO_SECRETS, *config.DEFAULTS}
+        assert settings <= NAMED, f"{name}: {sorted(settings - NAMED)}"
+
+
+def test_every_gunicorn_and_gateway_variable_is_documented():
+    conf = (REPO_ROOT / "shared" / "src" / "vendorkit" / "gunicorn_conf.py").read_text()
+    assert set(re.findall(r"\"(GUNICORN_[A-Z_]+)\"", conf)) <= NAMED
+    assert {"GATEWAY_CONFIG", "RATELIMIT_STORAGE_URL"} <= NAMED
+
+
+def test_every_compose_variable_is_documented():
+    assert set(parse_env_file(ENV_EXAMPLE.read_text())) <= NAMED
+
+
+def test_the_section_covers_compose_scaling_and_kubernetes():
+    assert DOC.startswith("## Deploying\n")
+    for heading in (
+        "### Docker Compose",
+        "### Scaling a service",
+        "### Kubernetes",
+        "### Environment variables of each image",
+    ):
+        assert heading in DOC
+    assert "docker compose up -d --scale svc-emm=3" in DOC
+    assert "kubectl apply -k deploy/k8s/overlays/production" in DOC

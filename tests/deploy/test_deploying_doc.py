@@ -1,4 +1,4 @@
-"""deploy/DEPLOYING.md (the README's "Deploying" section) names every setting an image or compose reads."""
+"""The README's "Deploying" section names every setting an image or compose reads."""
 
 import importlib
 import re
@@ -7,7 +7,9 @@ from deploy_helpers import ENV_EXAMPLE, REPO_ROOT, SERVICES, component, parse_en
 
 from vendorkit.config import common_defaults
 
-DOC = (REPO_ROOT / "deploy" / "DEPLOYING.md").read_text()
+README = (REPO_ROOT / "README.md").read_text()
+# The section runs from its heading to the next second-level heading (or the end).
+DOC = re.search(r"^## Deploying\n.*?(?=^## |\Z)", README, re.MULTILINE | re.DOTALL).group(0)
 NAMED = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", DOC))
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -63,8 +62,6 @@ class ImageProcess(ServerProcess):
         env = {k: v for k, v in os.environ.items() if not k.startswith(OUTER_SETTINGS)}
         env.update(self.env)
         env["GUNICORN_BIND"] = f"{self.host}:{self.port}"
-        if "XDG_RUNTIME_DIR" in env:  # each container has a /tmp of its own
-            env["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="run-", dir=self.log_path.parent)
         assert self.command[0] == "gunicorn"
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(

@@ -136,6 +136,17 @@ def test_the_documents_example(api, admin_token, listed, create):
     assert len(removed) >= 1
 
 
+def test_a_list_of_500_ten_digit_ids_passes_gateway_and_service(api, admin_token, create, role_id):
+    # About 5.5 KB of query string: beyond gunicorn's default request-line limit.
+    target = create(role_id=role_id)
+    ids = [target, *range(2147483147, 2147483147 + 499)]
+    deleted = bulk_delete(api, admin_token, "user_id_in=" + ",".join(map(str, ids)))
+    assert (deleted.status, deleted.json()) == (
+        200,
+        {"success": True, "payload": {"deleted": 1, "updated": 0}},
+    )
+
+
 def test_refusals_through_the_gateway(api, admin_token, create, role_id):
     target = create(role_id=role_id)
     assert bulk_delete(api, None, f"role_id={role_id}").body == MISSING

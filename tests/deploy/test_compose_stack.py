@@ -56,28 +56,15 @@ OUTER_SETTINGS = ("DATABASE_URL", "DEMO_DATA", "SECRET_KEY", "GUNICORN_", "GATEW
 class ImageProcess(ServerProcess):
     """An image's CMD as a local process: ``gunicorn ...`` run by this Python, with the given environment."""
 
-    command: list[str] = field(default_factory=list)
+    cmd: list[str] = field(default_factory=list)
 
-    def start(self, timeout: float = 120.0) -> ImageProcess:
+    def command(self) -> list[str]:
+        assert self.cmd[0] == "gunicorn"
+        return [sys.executable, "-m", *self.cmd]
+
+    def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(OUTER_SETTINGS)}
-        env.update(self.env)
-        env["GUNICORN_BIND"] = f"{self.host}:{self.port}"
-        assert self.command[0] == "gunicorn"
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", *self.command],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=REPO_ROOT,
-                start_new_session=True,
-            )
-        try:
-            self.wait_healthy(timeout)
-        except Exception as exc:
-            self.stop()
-            raise RuntimeError(f"{self.app} did not start:\n{self.log_tail()}") from exc
-        return self
+        return {**env, **self.env, "GUNICORN_BIND": f"{self.host}:{self.port}"}
 
     def log_lines(self) -> list[str]:
         return self.log_path.read_text(errors="replace").splitlines()
@@ -198,7 +185,7 @@ def compose_stack(postgres, tmp_path_factory):
         command, _ = image_of(name)
         processes[name] = ImageProcess(
             app=command[-1],
-            command=command,
+            cmd=command,
             env=local_env(name),
             port=ports[name],
             log_path=workdir / f"{name}.log",
@@ -210,9 +197,7 @@ def compose_stack(postgres, tmp_path_factory):
     gateway_env = local_env("gateway")
     gateway_env["GATEWAY_CONFIG"] = str(workdir / "gateway.yaml")
     command, _ = image_of("gateway")
-    gateway = ImageProcess(
-        app=command[-1], command=command, env=gateway_env, log_path=workdir / "gateway.log"
-    )
+    gateway = ImageProcess(app=command[-1], cmd=command, env=gateway_env, log_path=workdir / "gateway.log")
 
     try:
         # Compose starts the services together once their databases are healthy, then the gateway.
@@ -335,7 +320,7 @@ def test_scaling_svc_emm_spreads_its_traffic_over_every_replica(compose_stack, p
     replicas = [
         ImageProcess(
             app=stack_emm.app,
-            command=stack_emm.command,
+            cmd=stack_emm.cmd,
             env={**stack_emm.env, "DATABASE_URL": database.geturl()},
             host=address,
             port=port,

@@ -256,11 +256,9 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> ServerProcess:
-        if self.log_path is None:
-            self.log_path = Path(tempfile.mkstemp(prefix="vk-proc-", suffix=".log")[1])
-        env = {**os.environ, **self.env}
-        command = [
+    def command(self) -> list[str]:
+        """The gunicorn command line."""
+        return [
             sys.executable, "-m", "gunicorn",
             "--bind", f"{self.host}:{self.port}",
             "--workers", str(self.workers),
@@ -272,10 +270,18 @@ class ServerProcess:
             "--limit-request-line", "8190",
             self.app,
         ]  # fmt: skip
+
+    def environment(self) -> dict[str, str]:
+        """This environment with the process's own settings on top."""
+        return {**os.environ, **self.env}
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        if self.log_path is None:
+            self.log_path = Path(tempfile.mkstemp(prefix="vk-proc-", suffix=".log")[1])
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                command,
-                env=env,
+                self.command(),
+                env=self.environment(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=REPO_ROOT,

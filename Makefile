@@ -50,6 +50,8 @@ lock: $(UV) ## refresh uv.lock after changing a pyproject.toml
 	$(UV) lock
 
 bench-gateway: install ## throughput and latency: direct, through the gateway, through nginx
+	@command -v wrk >/dev/null && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } || \
+		{ echo "installing wrk and nginx-light (Debian packages)"; apt-get update -qq && apt-get install -y -qq wrk nginx-light; }
 	$(BIN)/python bench/gateway_bench.py
 
 bench-bulkuser: install ## bulk delete of 100,000 of 1,000,000 users vs raw SQL, SQLite and PostgreSQL

@@ -1,5 +1,8 @@
 """Upstream failures, replicas, failover, DNS re-resolution and the body limit."""
 
+import http.server
+import socket
+import threading
 import time
 
 import pytest
@@ -168,3 +171,76 @@ def test_the_dnl_and_aktion_body_limits_use_their_own_codes(make_gateway, upstre
     aktion = client.post("/AktionNEXT/API/login", data=b"12345")
     assert aktion.status_code == 413
     assert aktion.json["Result"]["Code"] == 1002
+
+
+class FlakyUpstream:
+    """A raw HTTP server whose first ``failures`` connections close without answering."""
+
+    def __init__(self, failures: int):
+        self.failures = failures
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with connection:
+                connection.recv(65536)
+                if self.connections > self.failures:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    def close(self):
+        self.listener.close()
+
+
+@pytest.mark.parametrize(("method", "status"), [("GET", 200), ("PUT", 200), ("POST", 502)])
+def test_a_connection_broken_mid_exchange_is_retried_once_for_idempotent_methods(
+    make_gateway, method, status
+):
+    flaky = FlakyUpstream(failures=1)
+    try:
+        _, client = make_gateway(route(upstreams=[flaky.url]))
+        response = client.open("/api/v1/x", method=method, data=b"{}")
+        assert response.status_code == status
+        assert flaky.connections == (2 if status == 200 else 1)
+    finally:
+        flaky.close()
+
+
+class PortEcho(http.server.BaseHTTPRequestHandler):
+    """Answers with the client's port, keeping the connection alive (HTTP/1.1), as gunicorn does."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = str(self.client_address[1]).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_idle_upstream_connection_is_closed_rather_than_reused(make_gateway, monkeypatch):
+    from gateway import upstreams
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PortEcho)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _, client = make_gateway(route(upstreams=[f"http://127.0.0.1:{server.server_port}"]))
+        first = client.get("/api/v1/x").get_data()
+        assert client.get("/api/v1/x").get_data() == first  # kept alive and reused
+        monkeypatch.setattr(upstreams, "MAX_IDLE_SECONDS", 0.05)
+        time.sleep(0.1)
+        assert client.get("/api/v1/x").get_data() != first  # idle too long: a new connection
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -295,7 +295,10 @@ class Gateway:
         route = runtime.route
         failure = Refusal.UPSTREAM_UNAVAILABLE
         last_endpoint = ""
-        for endpoint in runtime.upstreams.attempt_order():
+        attempts = runtime.upstreams.attempt_order()
+        retried: set[str] = set()
+        while attempts:
+            endpoint = attempts.pop(0)
             last_endpoint = endpoint.label
             headers["Host"] = endpoint.host_header
             try:
@@ -328,11 +331,17 @@ class Gateway:
                     continue
                 break
             except (HTTPError, OSError):
+                # The connection broke mid-exchange (the replica closed or died).
+                # An idempotent request may go again, once on a fresh connection
+                # to the same replica, then to the others.
                 self.metrics.upstream_errors.labels(route.name, "protocol").inc()
                 failure = Refusal.UPSTREAM_UNAVAILABLE
-                if method in IDEMPOTENT:
-                    continue
-                break
+                if method not in IDEMPOTENT:
+                    break
+                if endpoint.label not in retried:
+                    retried.add(endpoint.label)
+                    attempts.insert(0, endpoint)
+                continue
             listed = _connection_tokens(upstream.headers.get("Connection"))
             response_headers = [
                 (name, value)

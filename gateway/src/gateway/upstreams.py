@@ -30,6 +30,37 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+# Seconds a pooled upstream connection may sit idle before it is closed rather
+# than reused. Upstreams close idle keep-alive connections themselves (gunicorn
+# after 2 s by default); reusing one at that moment would lose the request in
+# flight, so the gateway lets go first.
+MAX_IDLE_SECONDS = 1.0
+
+
+class IdleLimitMixin:
+    """A connection pool that closes connections idle longer than MAX_IDLE_SECONDS instead of reusing them."""
+
+    def _get_conn(self, timeout=None):
+        connection = super()._get_conn(timeout)
+        last_used = getattr(connection, "last_used", None)
+        if last_used is not None and time.monotonic() - last_used > MAX_IDLE_SECONDS:
+            connection.close()  # reconnects on its next request
+        return connection
+
+    def _put_conn(self, connection):
+        if connection is not None:
+            connection.last_used = time.monotonic()
+        super()._put_conn(connection)
+
+
+class UpstreamPool(IdleLimitMixin, urllib3.HTTPConnectionPool):
+    pass
+
+
+class UpstreamTLSPool(IdleLimitMixin, urllib3.HTTPSConnectionPool):
+    pass
+
+
 @dataclass
 class Endpoint:
     """One resolved replica: an address, its connection pool, and when it may be tried again."""
@@ -84,7 +115,7 @@ class UpstreamSet:
         key = (scheme, address, port)
         pool = self._pools.get(key)
         if pool is None:
-            cls = urllib3.HTTPSConnectionPool if scheme == "https" else urllib3.HTTPConnectionPool
+            cls = UpstreamTLSPool if scheme == "https" else UpstreamPool
             pool = cls(
                 address, port, maxsize=self.pool_size, block=False, timeout=self.timeout, retries=False
             )

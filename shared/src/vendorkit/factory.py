@@ -28,6 +28,22 @@ HTTP_REFUSALS = {
 }
 
 
+class VendorApi(Api):
+    """flask-smorest's Api without its generic error and pagination components.
+
+    Each vendor documents its own error envelope; flask-smorest's ``Error``
+    schema and default responses would describe bodies no service sends.
+    """
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self):
+        pass
+
+    def _register_pagination_header(self):
+        pass
+
+
 def create_service_app(
     package: str,
     *,
@@ -57,7 +73,7 @@ def create_service_app(
     logs.configure(app.config["LOG_LEVEL"])
 
     db.init_app(app)
-    api = Api(app)
+    api = VendorApi(app)
     for name, scheme in (security_schemes or {}).items():
         api.spec.components.security_scheme(name, scheme)
     for blueprint in blueprints:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import mimetypes
@@ -58,6 +59,7 @@ def render_page(route_names: list[str]) -> bytes:
     return PAGE.format(links=links, specs=json.dumps(specs)).encode("utf-8")
 
 
+@functools.cache
 def asset(name: str) -> tuple[bytes, str] | None:
     """A Swagger UI file shipped by the swagger-ui-bundle package, with its content type."""
     if name not in ASSET_NAMES:

@@ -11,16 +11,10 @@ from pathlib import Path
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 EXTENSION_KEY = "vendorkit.db"
-
-
-class Base(DeclarativeBase):
-    """Declarative base; each service subclasses it for its own metadata."""
-
-    __abstract__ = True
 
 
 def normalize_url(url: str) -> str:

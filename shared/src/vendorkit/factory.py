@@ -69,7 +69,6 @@ def create_service_app(
         PROVIDE_AUTOMATIC_OPTIONS=False,
     )
     app.json.sort_keys = False
-    app.extensions["vendorkit.dialect"] = dialect
     logs.configure(app.config["LOG_LEVEL"])
 
     db.init_app(app)

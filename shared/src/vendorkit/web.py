@@ -1,4 +1,4 @@
-"""Request-level helpers for the services: client address, JSON bodies, request id."""
+"""Request-level helpers for the services: client address and media type."""
 
 from __future__ import annotations
 
@@ -12,11 +12,6 @@ def client_ip() -> str:
     if "client_ip" not in g:
         g.client_ip = environ_client_address(request.environ, current_app.config["TRUSTED_PROXY_NETWORKS"])
     return g.client_ip
-
-
-def request_id() -> str:
-    """This request's id (the client's X-Request-ID when well-formed)."""
-    return g.request_id
 
 
 def media_type() -> str:

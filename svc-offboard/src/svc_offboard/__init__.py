@@ -6,6 +6,7 @@ from svc_offboard import wire
 from svc_offboard.config import load_config
 from svc_offboard.demo import load_demo_data
 from svc_offboard.routes import blp
+from vendorkit.dialects.commvault import CommvaultDialect
 from vendorkit.factory import create_service_app
 
 
@@ -15,7 +16,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         "svc_offboard",
         title="Commvault web service (users, clients, offboarding)",
         settings=load_config(test_config),
-        dialect=wire.OffboardDialect(),
+        dialect=CommvaultDialect(),
         blueprints=[blp],
         demo_loader=load_demo_data,
     )

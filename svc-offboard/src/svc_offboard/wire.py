@@ -18,7 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from svc_offboard import services
 from vendorkit import db
 from vendorkit.dialects import commvault, json_response
-from vendorkit.dialects.commvault import JSON_TYPES, XML_TYPES, CommvaultDialect
+from vendorkit.dialects.commvault import JSON_TYPES, XML_TYPES
 from vendorkit.xmlsafe import XMLRejected, has_doctype, parse_xml
 
 ROOT = "/webconsole/api"
@@ -92,13 +92,6 @@ def generic(status: int, code: int, message: str) -> Response:
 def respond(payload: dict[str, Any], xml_root: str = GENERIC_ROOT) -> Response:
     """HTTP 200 with ``payload`` as JSON or as XML under ``xml_root``."""
     return render(200, payload, xml_root)
-
-
-class OffboardDialect(CommvaultDialect):
-    """Commvault's refusals (404, 405, 500...) with this service's codes for other HTTP errors."""
-
-    def generic_error(self, status, message, request=None):
-        return generic(status, 5 if status in (401, 403) else 2, message)
 
 
 def failure(message: str) -> Response:

@@ -17,7 +17,6 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 JSON_MIMETYPE = "application/json"
-XML_MIMETYPE = "application/xml"
 
 
 class Refusal(enum.Enum):
@@ -107,10 +106,6 @@ class Dialect(ABC):
     @abstractmethod
     def generic_error(self, status: int, message: str, request: Request | None = None) -> Response:
         """Any other HTTP error the vendor has no fixed text for, in its envelope."""
-
-    def wants_xml(self, request: Request | None) -> bool:
-        """Whether the client asked for XML (JSON-only vendors never do)."""
-        return False
 
 
 def get_dialect(name: str) -> Dialect:

@@ -140,9 +140,6 @@ def result(
 class AktionDialect(Dialect):
     name = "aktion"
 
-    def wants_xml(self, request):
-        return wants_xml(request)
-
     def refusal(self, kind, request=None, *, client_ip=None, method=None, message=None):
         status, code, template = REFUSALS[kind]
         text = template.format(ip=client_ip or "", method=method or (request.method if request else ""))

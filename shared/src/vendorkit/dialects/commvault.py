@@ -95,9 +95,6 @@ def generic(status: int, code: int, message: str, request: Request | None) -> Re
 class CommvaultDialect(Dialect):
     name = "commvault"
 
-    def wants_xml(self, request):
-        return negotiate(request) == "xml"
-
     def refusal(self, kind, request=None, *, client_ip=None, method=None, message=None):
         status = 500 if kind is Refusal.DATABASE_ERROR else DEFAULT_STATUS[kind]
         code = CODES.get(kind, status)

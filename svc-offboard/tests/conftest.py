@@ -2,14 +2,23 @@
 
 import base64
 import shutil
+import sys
 from pathlib import Path
+from typing import Any
 from xml.etree.ElementTree import Element
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from svc_offboard import create_app
+from svc_offboard.checks import root_of
 from vendorkit import db
 from vendorkit.xmlsafe import parse_xml
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from openapi_check import check_response
 
 API = "/webconsole/api"
 
@@ -71,8 +80,39 @@ def app(shared_app, template_db):
     return app
 
 
+_DOCUMENTS: dict[int, tuple[Flask, dict[str, Any]]] = {}
+
+
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document ``app`` serves (built once per app)."""
+    cached = _DOCUMENTS.get(id(app))
+    if cached is None or cached[0] is not app:
+        cached = _DOCUMENTS[id(app)] = (app, FlaskClient(app).get("/openapi.json").json)
+    return cached[1]
+
+
+class DocumentedClient(FlaskClient):
+    """A test client that holds every API response to the service's OpenAPI document."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        request = response.request
+        if root_of(request.path) is not None:
+            check_response(
+                openapi_document(self.application),
+                request.method,
+                request.path,
+                response.status_code,
+                response.headers.get("Content-Type"),
+                response.get_data(),
+            )
+        return response
+
+
 @pytest.fixture
 def client(app):
+    """The app's test client; every API response it receives must be one the OpenAPI document allows."""
+    app.test_client_class = DocumentedClient
     return app.test_client()
 
 

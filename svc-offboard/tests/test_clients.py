@@ -56,7 +56,27 @@ def test_get_ordinary_client(client, admin):
             }
         },
         "clientSecurity": {"clientOwners": "admin,kim"},
+        "activityControl": {
+            "EnableDataManagement": True,
+            "EnableDataRecovery": True,
+            "EnableOnlineContentIndex": False,
+        },
+        "clientActivityControl": {
+            "activityControlOptions": [
+                {"activityType": 1, "enableActivityType": True},
+                {"activityType": 2, "enableActivityType": True},
+                {"activityType": 16, "enableActivityType": True},
+            ]
+        },
+        "EnableSnapBackups": False,
     }
+    assert props["client"]["osInfo"] == {
+        "Type": "Windows",
+        "SubType": "Client",
+        "OsDisplayInfo": {"OSName": "Windows 11 Enterprise", "ProcessorType": "WinX64"},
+    }
+    assert props["client"]["cvdPort"] == 8400
+    assert props["client"]["TimeZone"] == {"TimeZoneName": "(UTC) Coordinated Universal Time"}
     assert "vmStatusInfo" not in props
     assert "vmStatusInfo" not in client.get(f"{API}/Client/20", headers=admin).json["clientProperties"][0]
 
@@ -161,3 +181,16 @@ def test_update_owners_xml_response(client, admin, xml_of):
     root = xml_of(response)
     assert root.tag == "App_GenericResponse"
     assert root.find("response").attrib == {"errorCode": "2", "errorString": "Client [99] does not exist."}
+
+
+def test_client_backs_up_while_any_of_its_subclients_does(client, admin):
+    def backup_activity():
+        props = client.get(f"{API}/Client/31", headers=admin).json["clientProperties"][0]["clientProps"]
+        options = props["clientActivityControl"]["activityControlOptions"]
+        return props["activityControl"]["EnableDataManagement"], options[0]["enableActivityType"]
+
+    switch = {"subClientProperties": {"commonProperties": {"enableBackup": False}}}
+    client.post(f"{API}/Subclient/131", json=switch, headers=admin)
+    assert backup_activity() == (True, True)
+    client.post(f"{API}/Subclient/132", json=switch, headers=admin)
+    assert backup_activity() == (False, False)

@@ -1,13 +1,25 @@
-"""Commvault web service: login and user offboarding (document 002)."""
+"""Commvault web service: login, users, clients and user offboarding (document 002)."""
+
+from typing import Any
 
 from flask import Flask
 
-from svc_offboard import wire
+from svc_offboard import checks, errors
 from svc_offboard.config import load_config
 from svc_offboard.demo import load_demo_data
 from svc_offboard.routes import blp
 from vendorkit.dialects.commvault import CommvaultDialect
 from vendorkit.factory import create_service_app
+
+SECURITY_SCHEMES = {
+    "Authtoken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authtoken",
+        "description": "The token of POST Login, `QSDK <hex>` (the hex part alone is accepted too)",
+    }
+}
+SCALAR_TYPES = {"string", "integer", "number", "boolean"}
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -19,6 +31,20 @@ def create_app(test_config: dict | None = None) -> Flask:
         dialect=CommvaultDialect(),
         blueprints=[blp],
         demo_loader=load_demo_data,
+        security_schemes=SECURITY_SCHEMES,
     )
-    wire.install(app)
+    # The product serves the same API under /commandcenter/api (cvpysdk's default root).
+    api = app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
+    api.register_blueprint(blp, url_prefix=checks.ROOTS[1], name="commandcenter")
+    _scalars_as_xml_attributes(api.spec.components.schemas)
+    checks.install(app)
+    errors.install(app)
     return app
+
+
+def _scalars_as_xml_attributes(component_schemas: dict[str, dict[str, Any]]) -> None:
+    """Document Commvault's XML: scalar fields travel as attributes of their element."""
+    for schema in component_schemas.values():
+        for prop in schema.get("properties", {}).values():
+            if prop.get("type") in SCALAR_TYPES:
+                prop["xml"] = {"attribute": True}

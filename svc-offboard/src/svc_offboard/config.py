@@ -14,6 +14,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_BYTES": 64 * 1024,
     # Login ``timeout`` when the client sends none, in minutes of inactivity.
     "TOKEN_IDLE_MINUTES": 30,
+    # An idle-expired token may still be exchanged at POST /RenewLoginToken for this long
+    # after its last use; a logged-out token never.
+    "TOKEN_RENEWAL_HOURS": 24,
+    # The CommServe this web service fronts, as GET /CommServ names it.
+    "COMMSERV_NAME": "commserv",
+    "COMMSERV_HOSTNAME": "commserv.example.com",
+    "COMMSERV_TIME_ZONE": "(UTC) Coordinated Universal Time",
 }
 
 

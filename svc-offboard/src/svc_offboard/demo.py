@@ -29,16 +29,21 @@ FILE_SYSTEM = ("File System", "DefaultInstanceName")
 VIRTUAL_SERVER = ("Virtual Server", "VMware")
 VM_GUID_PREFIX = "564D0A21-0000-4000-8000-0000000000"
 
+# Operating systems: type, subtype, name, processor (as the product's osInfo reports them).
+WINDOWS_DESKTOP = ("Windows", "Client", "Windows 11 Enterprise", "WinX64")
+WINDOWS_SERVER = ("Windows", "Server", "Windows Server 2022 Datacenter", "WinX64")
+LINUX_SERVER = ("Unix", "Linux", "Red Hat Enterprise Linux 9.4", "x86_64")
+
 CLIENTS = [
-    # clientId, clientName, hypervisor clientId (VM clients), agent
-    (11, "kim-laptop", None, FILE_SYSTEM),
-    (12, "kim-ws01", None, FILE_SYSTEM),
-    (13, "shared-fs01", None, FILE_SYSTEM),
-    (20, "vcenter01", None, VIRTUAL_SERVER),
-    (21, "kim-vm01", 20, VIRTUAL_SERVER),
-    (22, "kim-vm02", 20, VIRTUAL_SERVER),
-    (31, "sandbox-fs01", None, FILE_SYSTEM),
-    (32, "sandbox-vm01", 20, VIRTUAL_SERVER),
+    # clientId, clientName, hypervisor clientId (VM clients), agent, operating system
+    (11, "kim-laptop", None, FILE_SYSTEM, WINDOWS_DESKTOP),
+    (12, "kim-ws01", None, FILE_SYSTEM, WINDOWS_DESKTOP),
+    (13, "shared-fs01", None, FILE_SYSTEM, LINUX_SERVER),
+    (20, "vcenter01", None, VIRTUAL_SERVER, LINUX_SERVER),
+    (21, "kim-vm01", 20, VIRTUAL_SERVER, WINDOWS_SERVER),
+    (22, "kim-vm02", 20, VIRTUAL_SERVER, LINUX_SERVER),
+    (31, "sandbox-fs01", None, FILE_SYSTEM, LINUX_SERVER),
+    (32, "sandbox-vm01", 20, VIRTUAL_SERVER, WINDOWS_SERVER),
 ]
 
 OWNERS = [(11, 5), (12, 1), (12, 5), (13, 1), (20, 1), (21, 5), (22, 5)]
@@ -97,7 +102,7 @@ def load_demo_data(session: Session, config: dict[str, Any]) -> None:
     # Owners and role associations come with their client: once a client
     # exists they are live state (offboarding removes them), never restored.
     new_clients = set()
-    for client_id, name, hypervisor, (app_name, instance_name) in CLIENTS:
+    for client_id, name, hypervisor, (app_name, instance_name), os_info in CLIENTS:
         if session.get(Client, client_id) is not None:
             continue
         session.add(
@@ -112,6 +117,10 @@ def load_demo_data(session: Session, config: dict[str, Any]) -> None:
                 backupset_name="defaultBackupSet",
                 vm_guid=f"{VM_GUID_PREFIX}{client_id:02d}" if hypervisor else None,
                 pseudo_client_id=hypervisor,
+                os_type=os_info[0],
+                os_subtype=os_info[1],
+                os_name=os_info[2],
+                processor_type=os_info[3],
             )
         )
         session.flush()

@@ -57,6 +57,13 @@ class Client(Base):
     backupset_name: Mapped[str] = mapped_column(String(64))
     vm_guid: Mapped[str | None] = mapped_column(String(36))
     pseudo_client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.client_id"))
+    # What cvpysdk's Client object reads from GET Client/{id} (``osInfo``, ``cvdPort``, ``TimeZone``).
+    os_type: Mapped[str] = mapped_column(String(64), default="")
+    os_subtype: Mapped[str] = mapped_column(String(64), default="")
+    os_name: Mapped[str] = mapped_column(String(255), default="")
+    processor_type: Mapped[str] = mapped_column(String(64), default="")
+    cvd_port: Mapped[int] = mapped_column(Integer, default=8400)
+    time_zone_name: Mapped[str] = mapped_column(String(255), default="(UTC) Coordinated Universal Time")
 
 
 class ClientOwner(Base):

@@ -1,7 +1,7 @@
 """svc-offboard logic: plain functions over a Session, returning the vendor's payloads.
 
-Business failures raise ``Failure(message)``; each view renders it in its
-endpoint's failure shape. Every write ends in ``session.commit()``.
+Business failures raise ``errors.Failure(message)``; each view renders it in
+its endpoint's failure shape. Every write ends in ``session.commit()``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from svc_offboard.errors import INVALID_CREDENTIALS, SESSION_NOT_RENEWABLE, Failure
 from svc_offboard.models import Client, ClientOwner, Plan, Role, RoleAssociation, Subclient, Token, User
 from vendorkit.db import is_sqlite
 from vendorkit.security import hash_secret, hash_token, new_token, verify_secret
@@ -30,17 +31,14 @@ FREE_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 DIGITS = re.compile(r"[0-9]+")
 HEX = re.compile(r"[0-9a-fA-F]+")
 ENTITY_TYPE_CLIENT = 3
+VIRTUAL_SERVER = "Virtual Server"
+# The CommServe's own CommCell id, as the product numbers it.
+COMMCELL_ID = 2
+# The Commcell release this service answers as: 11 (Feature Release 40).
+SERVICE_PACK = 40
+# activityType values of clientActivityControl.
+ACTIVITY_BACKUP, ACTIVITY_RESTORE, ACTIVITY_DATA_AGING = 1, 2, 16
 CREATE_USER_LOCK = 0x0FF_B0A2D  # advisory lock key serialising new userIds on PostgreSQL
-
-INVALID_CREDENTIALS = "Invalid Username or Password"
-
-
-class Failure(Exception):
-    """A business failure: HTTP 200 with errorCode 2 and this message."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def utcnow() -> datetime:
@@ -78,6 +76,7 @@ def decode_password(value: Any) -> str | None:
 
 
 def find_user_by_name(session: Session, name: str, *, for_update: bool = False) -> User | None:
+    """The user of that name, case-insensitively (locked for the transaction when asked)."""
     if "\x00" in name:
         return None
     query = select(User).where(User.name_key == name.lower())
@@ -85,6 +84,7 @@ def find_user_by_name(session: Session, name: str, *, for_update: bool = False) 
 
 
 def find_user_by_id(session: Session, user_id: int, *, for_update: bool = False) -> User | None:
+    """The user ``user_id`` (locked for the transaction when asked)."""
     if not 1 <= user_id <= MAX_ID:
         return None
     query = select(User).where(User.user_id == user_id)
@@ -141,15 +141,10 @@ def login(session: Session, fields: dict[str, Any], default_timeout: int) -> dic
     matches = verify_secret(user.password_hash if user else None, password)
     if user is None or not matches or not user.enable_user:
         return refused
-    token = new_token(48)
-    session.add(
-        Token(
-            token_hash=hash_token(token), user_id=user.user_id, timeout_minutes=timeout, last_used_at=utcnow()
-        )
-    )
+    token = _issue_token(session, user, timeout)
     session.commit()
     return {
-        "token": f"QSDK {token}",
+        "token": token,
         "userName": user.user_name,
         "userId": user.user_id,
         "aliasName": str(user.user_id),
@@ -163,6 +158,54 @@ def login(session: Session, fields: dict[str, Any], default_timeout: int) -> dic
         "ccn": 0,
         "errList": [],
     }
+
+
+def _issue_token(session: Session, user: User, timeout_minutes: int) -> str:
+    """A new session token for ``user`` (``QSDK <hex>``); only its digest is stored."""
+    token = new_token(48)
+    session.add(
+        Token(
+            token_hash=hash_token(token),
+            user_id=user.user_id,
+            timeout_minutes=timeout_minutes,
+            last_used_at=utcnow(),
+        )
+    )
+    return f"QSDK {token}"
+
+
+def renew_token(
+    session: Session, fields: dict[str, Any], header_value: str | None, renewal_hours: int
+) -> dict[str, Any]:
+    """Exchange a token that is live or idle-expired (within the renewal window) for a new one.
+
+    The token comes in ``sessionId`` (cvpysdk sends it there and in ``Authtoken``);
+    the old token is revoked, so a token renews at most once.
+    """
+    refused = {"error": {"errorCode": 5, "errLogMessage": SESSION_NOT_RENEWABLE}}
+    presented = fields.get("sessionId", header_value)
+    digest = token_digest(presented) if isinstance(presented, str) else None
+    if digest is None:
+        return refused
+    # Locked: of two renewals of one token, the second finds it gone.
+    token = session.scalar(_locked(select(Token).where(Token.token_hash == digest)))
+    if token is None:
+        session.rollback()
+        return refused
+    user = session.get(User, token.user_id)
+    idle = utcnow() - token.last_used_at
+    if idle > timedelta(minutes=token.timeout_minutes, hours=renewal_hours) or not user.enable_user:
+        session.rollback()
+        return refused
+    session.delete(token)
+    new = _issue_token(session, user, token.timeout_minutes)
+    session.commit()
+    return {"token": new, "userName": user.user_name, "userId": user.user_id}
+
+
+def who_am_i(user: User) -> dict[str, Any]:
+    """The user behind the presented token."""
+    return {"user": {"userName": user.user_name, "userId": user.user_id, "userGUID": user.user_guid}}
 
 
 def authenticate(session: Session, header_value: str | None) -> tuple[User, str] | None:
@@ -192,6 +235,7 @@ def logout(session: Session, digest: str) -> dict[str, Any]:
 
 
 def user_summary(user: User) -> dict[str, Any]:
+    """A user as GET User lists it."""
     return {
         "userEntity": {"userId": user.user_id, "userName": user.user_name, "userGUID": user.user_guid},
         "email": user.email,
@@ -202,14 +246,27 @@ def user_summary(user: User) -> dict[str, Any]:
 
 
 def list_users(session: Session) -> dict[str, Any]:
+    """The users by userId (GET User)."""
     users = session.scalars(select(User).order_by(User.user_id))
     return {"users": [user_summary(user) for user in users]}
 
 
 def get_user(session: Session, user_id: int) -> dict[str, Any]:
-    user = find_user_by_id(session, user_id)
-    if user is None:
-        raise Failure(f"User [{user_id}] does not exist.")
+    """One user with its user groups and role associations (GET User/{id})."""
+    user = _existing_user(session, user_id)
+    return {
+        "users": [
+            {
+                **user_summary(user),
+                "associatedUserGroups": [dict(MASTER_GROUP)] if user.is_master else [],
+                "securityAssociations": {"associations": _role_associations(session, user)},
+            }
+        ]
+    }
+
+
+def _role_associations(session: Session, user: User) -> list[dict[str, Any]]:
+    """The user's role associations, one per (client, role), by clientId then roleId."""
     rows = session.execute(
         select(Client.client_id, Client.client_name, Role.role_id, Role.role_name)
         .join(RoleAssociation, RoleAssociation.client_id == Client.client_id)
@@ -217,21 +274,115 @@ def get_user(session: Session, user_id: int) -> dict[str, Any]:
         .where(RoleAssociation.user_id == user.user_id)
         .order_by(Client.client_id, Role.role_id)
     )
-    associations = [
+    return [
         {
             "entities": {"entity": [{"clientId": cid, "clientName": cname, "_type_": ENTITY_TYPE_CLIENT}]},
             "properties": {"role": {"roleId": rid, "roleName": rname}},
         }
         for cid, cname, rid, rname in rows
     ]
+
+
+def _existing_user(session: Session, user_id: int) -> User:
+    """The user ``user_id``; Failure when there is none."""
+    user = find_user_by_id(session, user_id)
+    if user is None:
+        raise Failure(f"User [{user_id}] does not exist.")
+    return user
+
+
+def user_security(session: Session, user_id: int) -> dict[str, Any]:
+    """The user's role associations (GET User/{id}/Security)."""
+    return {"associations": _role_associations(session, _existing_user(session, user_id))}
+
+
+def v4_user_summary(user: User) -> dict[str, Any]:
+    """A user in the v4 API's shape."""
     return {
-        "users": [
-            {
-                **user_summary(user),
-                "associatedUserGroups": [dict(MASTER_GROUP)] if user.is_master else [],
-                "securityAssociations": {"associations": associations},
-            }
-        ]
+        "id": user.user_id,
+        "name": user.user_name,
+        "GUID": user.user_guid,
+        "fullName": user.full_name,
+        "email": user.email,
+        "description": user.description,
+        "enabled": user.enable_user,
+    }
+
+
+def list_v4_users(session: Session) -> dict[str, Any]:
+    """The users in the v4 API's shape, by id."""
+    users = session.scalars(select(User).order_by(User.user_id))
+    return {"users": [v4_user_summary(user) for user in users]}
+
+
+def get_v4_user(session: Session, user_id: int) -> dict[str, Any]:
+    """One user in the v4 API's shape, with its user groups."""
+    user = _existing_user(session, user_id)
+    groups = [{"id": MASTER_GROUP["userGroupId"], "name": MASTER_GROUP["userGroupName"]}]
+    return {**v4_user_summary(user), "associatedUserGroups": groups if user.is_master else []}
+
+
+def _transfer_target_id(value: str | None, name: str) -> int:
+    """A newUserId / newUserGroupId query parameter (digits): 0 when absent."""
+    if value is None or value == "":
+        return 0
+    number = digit_string_value(value)
+    if number is None or number > MAX_ID:
+        raise Failure(f"Invalid {name}.")
+    return number
+
+
+def delete_user(
+    session: Session, caller: User, user_id: int, new_user_id: str | None, new_group_id: str | None
+) -> dict[str, Any]:
+    """Delete a user, handing the clients it owns to another user (DELETE User/{id})."""
+    heir_id = _transfer_target_id(new_user_id, "newUserId")
+    group_id = _transfer_target_id(new_group_id, "newUserGroupId")
+    if heir_id and group_id:
+        raise Failure("Give either newUserId or newUserGroupId, not both.")
+    if group_id:
+        raise Failure("Clients are owned by users here: give newUserId.")
+    if not heir_id:
+        raise Failure("Ownership transfer is mandatory: give newUserId.")
+    user = find_user_by_id(session, user_id, for_update=True)
+    if user is None:
+        raise Failure(f"User [{user_id}] does not exist.")
+    if user.user_id == caller.user_id:
+        raise Failure("You cannot delete your own account.")
+    heir = find_user_by_id(session, heir_id, for_update=True)
+    if heir is None:
+        raise Failure(f"User [{heir_id}] does not exist.")
+    if heir.user_id == user.user_id:
+        raise Failure("Invalid newUserId.")
+    owned = list(
+        session.scalars(
+            _locked(
+                select(Client.client_id)
+                .join(ClientOwner, ClientOwner.client_id == Client.client_id)
+                .where(ClientOwner.user_id == user.user_id)
+                .order_by(Client.client_id)
+            )
+        )
+    )
+    already = set(
+        session.scalars(
+            select(ClientOwner.client_id).where(
+                ClientOwner.user_id == heir.user_id, ClientOwner.client_id.in_(owned)
+            )
+        )
+    )
+    session.add_all(
+        ClientOwner(client_id=client_id, user_id=heir.user_id)
+        for client_id in owned
+        if client_id not in already
+    )
+    for model in (ClientOwner, RoleAssociation, Token):
+        session.execute(delete(model).where(model.user_id == user.user_id))
+    session.delete(user)
+    entity = {"userId": user.user_id, "userName": user.user_name, "userGUID": user.user_guid}
+    session.commit()
+    return {
+        "response": [{"errorCode": 0, "errorString": f"Deleted user {entity['userName']}", "entity": entity}]
     }
 
 
@@ -401,6 +552,7 @@ def _serialise_user_creation(session: Session) -> None:
 
 
 def client_entity(client: Client) -> dict[str, Any]:
+    """A client's ``clientEntity``."""
     return {
         "clientId": client.client_id,
         "clientName": client.client_name,
@@ -411,8 +563,42 @@ def client_entity(client: Client) -> dict[str, Any]:
 
 
 def list_clients(session: Session) -> dict[str, Any]:
+    """The clients by clientId, VM clients included (GET Client)."""
     clients = session.scalars(select(Client).order_by(Client.client_id))
     return {"clientProperties": [{"client": {"clientEntity": client_entity(client)}} for client in clients]}
+
+
+def list_hypervisors(session: Session) -> dict[str, Any]:
+    """The virtualization (VSPseudo) clients: Virtual Server clients that are not VMs themselves."""
+    clients = session.scalars(
+        select(Client)
+        .where(Client.app_name == VIRTUAL_SERVER, Client.pseudo_client_id.is_(None))
+        .order_by(Client.client_id)
+    )
+    return {"VSPseudoClientsList": [{"client": client_entity(client)} for client in clients]}
+
+
+def list_access_nodes() -> dict[str, Any]:
+    """The VSA access nodes (proxies): this service models none, so the list is empty."""
+    return {"clients": []}
+
+
+def commserv_info(config: dict[str, Any]) -> dict[str, Any]:
+    """The CommServe this web service fronts (GET CommServ), from the configuration."""
+    name = config["COMMSERV_NAME"]
+    return {
+        "commcell": {
+            "commCellId": COMMCELL_ID,
+            "commCellName": name,
+            "csGUID": str(uuid.uuid5(uuid.NAMESPACE_DNS, config["COMMSERV_HOSTNAME"])).upper(),
+        },
+        "hostName": config["COMMSERV_HOSTNAME"],
+        "csTimeZone": {"TimeZoneName": config["COMMSERV_TIME_ZONE"]},
+        "timeZone": config["COMMSERV_TIME_ZONE"],
+        "currentSPVersion": SERVICE_PACK,
+        "csVersionInfo": f"11.{SERVICE_PACK}",
+        "releaseName": "11.0.0",
+    }
 
 
 def _client_or_fail(session: Session, client_id: int, *, for_update: bool = False) -> Client:
@@ -426,6 +612,7 @@ def _client_or_fail(session: Session, client_id: int, *, for_update: bool = Fals
 
 
 def get_client(session: Session, client_id: int) -> dict[str, Any]:
+    """One client: owners, system, activity, and its VM status for a VM client (GET Client/{id})."""
     client = _client_or_fail(session, client_id)
     owners = session.execute(
         select(User.user_id, User.user_name)
@@ -433,13 +620,49 @@ def get_client(session: Session, client_id: int) -> dict[str, Any]:
         .where(ClientOwner.client_id == client.client_id)
         .order_by(User.user_id)
     ).all()
+    backing_up = bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Subclient)
+            .where(Subclient.client_id == client.client_id, Subclient.enable_backup.is_(True))
+        )
+    )
     properties: dict[str, Any] = {
-        "client": {"clientEntity": client_entity(client)},
+        "client": {
+            "clientEntity": client_entity(client),
+            "displayName": client.display_name,
+            "osInfo": {
+                "Type": client.os_type,
+                "SubType": client.os_subtype,
+                "OsDisplayInfo": {"OSName": client.os_name, "ProcessorType": client.processor_type},
+            },
+            "cvdPort": client.cvd_port,
+            "TimeZone": {"TimeZoneName": client.time_zone_name},
+            "versionInfo": {
+                "version": f"ServicePack:{SERVICE_PACK}",
+                "GalaxyRelease": {"ReleaseString": "11.0.0"},
+            },
+        },
         "clientProps": {
             "securityAssociations": {
                 "ownerAssociations": {"owners": [{"userId": uid, "userName": name} for uid, name in owners]}
             },
             "clientSecurity": {"clientOwners": ",".join(name for _, name in owners)},
+            # Backup switches live on the subclients; the client backs up while any of them does.
+            # Restores, data aging and content indexing are not modelled: restores and aging run.
+            "activityControl": {
+                "EnableDataManagement": backing_up,
+                "EnableDataRecovery": True,
+                "EnableOnlineContentIndex": False,
+            },
+            "clientActivityControl": {
+                "activityControlOptions": [
+                    {"activityType": ACTIVITY_BACKUP, "enableActivityType": backing_up},
+                    {"activityType": ACTIVITY_RESTORE, "enableActivityType": True},
+                    {"activityType": ACTIVITY_DATA_AGING, "enableActivityType": True},
+                ]
+            },
+            "EnableSnapBackups": False,
         },
     }
     if client.pseudo_client_id is not None:
@@ -553,6 +776,7 @@ def _subclient_rows(session: Session, *conditions: Any):
 
 
 def list_subclients(session: Session, client_id_param: str | None) -> dict[str, Any]:
+    """A client's subclients by subclientId (GET Subclient?clientId=)."""
     client_id = digit_string_value(client_id_param) if client_id_param is not None else None
     if not client_id:
         raise Failure("Invalid clientId.")
@@ -562,6 +786,7 @@ def list_subclients(session: Session, client_id_param: str | None) -> dict[str, 
 
 
 def get_subclient(session: Session, subclient_id: int) -> dict[str, Any]:
+    """One subclient (GET Subclient/{id})."""
     rows = _subclient_rows(session, Subclient.subclient_id == subclient_id) if subclient_id <= MAX_ID else []
     if not rows:
         raise Failure(f"Subclient [{subclient_id}] does not exist.")

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import yaml
+from openapi_check import check_response
 
 from vendorkit.testing import HttpResult, ServerProcess, http_request
 
 API = "/webconsole/api"
+
+
+def openapi_of(service: ServerProcess) -> dict:
+    """The OpenAPI document a running svc-offboard serves."""
+    response = http_request("GET", f"{service.url}/openapi.json", timeout=20)
+    assert response.status == 200, response.text
+    return response.json()
 
 
 def b64(text: str) -> str:
@@ -20,17 +29,30 @@ def b64(text: str) -> str:
 
 
 class Api:
-    """Calls to ``/webconsole/api`` through one gateway, with or without a token."""
+    """Calls to ``/webconsole/api`` through one gateway, with or without a token.
 
-    def __init__(self, base_url: str):
+    Every answer is held to the service's OpenAPI document (openapi_check).
+    """
+
+    def __init__(self, base_url: str, openapi: dict):
         self.base_url = base_url
+        self.openapi = openapi
 
     def call(self, method: str, path: str, *, token: str | None = None, headers=None, **kwargs) -> HttpResult:
         headers = dict(headers or {})
         if token is not None:
             headers["Authtoken"] = token
         kwargs.setdefault("timeout", 20)
-        return http_request(method, f"{self.base_url}{API}{path}", headers=headers, **kwargs)
+        result = http_request(method, f"{self.base_url}{API}{path}", headers=headers, **kwargs)
+        check_response(
+            self.openapi,
+            method,
+            API + path.split("?", 1)[0],
+            result.status,
+            result.headers["Content-Type"],
+            result.body,
+        )
+        return result
 
     def get(self, path: str, token: str, **kwargs) -> dict:
         response = self.call("GET", path, token=token, **kwargs)
@@ -93,9 +115,15 @@ def offboard_service(stack) -> ServerProcess:
 
 
 @pytest.fixture(scope="session")
-def api(stack, offboard_service) -> Api:
+def offboard_openapi(offboard_service) -> dict:
+    """The OpenAPI document of the shared stack's svc-offboard."""
+    return openapi_of(offboard_service)
+
+
+@pytest.fixture(scope="session")
+def api(stack, offboard_service, offboard_openapi) -> Api:
     """The shared stack's svc-offboard through its gateway (demo data; tests leave kim alone)."""
-    return Api(stack.gateway.url)
+    return Api(stack.gateway.url, offboard_openapi)
 
 
 @pytest.fixture(scope="session")
@@ -109,24 +137,37 @@ def unique() -> Callable[[str], str]:
     return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture(scope="module")
-def kim_api(stack, postgres, tmp_path_factory):
-    """A svc-offboard of its own on a fresh database, behind a gateway of its own: kim may be offboarded."""
+@contextmanager
+def private_offboard(
+    stack, postgres, workdir: Path, database: str
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """A svc-offboard of its own on a fresh database, behind a gateway of its own: (service, gateway)."""
     service = ServerProcess(
         "svc_offboard:create_app()",
-        env=stack.service_env("offboard", DATABASE_URL=postgres.create_database("offboard_kim")),
+        env=stack.service_env("offboard", DATABASE_URL=postgres.create_database(database)),
     ).start()
     config = stack.gateway_config()
     for route in config["routes"]:
         if route["name"] == "offboard":
             route["upstreams"] = [service.url]
-    workdir: Path = tmp_path_factory.mktemp("kim-gateway")
     config_path = workdir / "gateway.yaml"
     config_path.write_text(yaml.safe_dump(config))
     gateway = ServerProcess(
         "gateway:create_app()",
         env={"GATEWAY_CONFIG": str(config_path), "RATELIMIT_STORAGE_URL": stack.redis.url},
     ).start()
-    yield Api(gateway.url)
-    gateway.stop()
-    service.stop()
+    try:
+        yield service, gateway
+    finally:
+        gateway.stop()
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+def kim_api(stack, postgres, tmp_path_factory):
+    """A svc-offboard of its own on a fresh database, behind a gateway of its own: kim may be offboarded."""
+    with private_offboard(stack, postgres, tmp_path_factory.mktemp("kim-gateway"), "offboard_kim") as (
+        service,
+        gateway,
+    ):
+        yield Api(gateway.url, openapi_of(service))

@@ -1,0 +1,137 @@
+"""Hold every response a test receives to the OpenAPI document of the service that sent it.
+
+``check_response(openapi, method, path, status, content_type, body)`` fails
+(AssertionError, saying why) unless the operation documents that status and
+content type and the body fits the documented schema (JSON: validated in full;
+XML: the documented root element). A request no operation matches must have
+been refused in the generic envelope of ``fallback_schema`` (401, 404, 405, 406).
+Nothing here is specific to one service, so it can move into vendorkit.testing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from openapi_schema_validator import OAS30Validator
+
+from vendorkit.xmlsafe import parse_xml
+
+UNROUTED_STATUSES = (401, 404, 405, 406)
+PARAMETER = re.compile(r"\{([^}/]+)\}")
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str
+    pattern: re.Pattern[str]
+    literal_segments: int
+    integer_parameters: tuple[str, ...]
+
+
+# id(document) -> (document, its routes); the document is kept so that its id stays its own.
+_ROUTES: dict[int, tuple[dict[str, Any], tuple[Route, ...]]] = {}
+
+
+def _routes(openapi: dict[str, Any]) -> tuple[Route, ...]:
+    cached = _ROUTES.get(id(openapi))
+    if cached is None or cached[0] is not openapi:
+        cached = _ROUTES[id(openapi)] = (openapi, _build_routes(openapi["paths"]))
+    return cached[1]
+
+
+def _build_routes(paths: dict[str, Any]) -> tuple[Route, ...]:
+    routes = []
+    for template, item in paths.items():
+        segments = template.split("/")
+        pattern = "/".join(
+            f"(?P<{m.group(1)}>[^/]+)" if (m := PARAMETER.fullmatch(segment)) else re.escape(segment)
+            for segment in segments
+        )
+        parameters = item.get("parameters", [])
+        integer = tuple(
+            p["name"]
+            for p in parameters
+            if p.get("in") == "path" and p.get("schema", {}).get("type") == "integer"
+        )
+        literal = sum(1 for segment in segments if segment and not PARAMETER.fullmatch(segment))
+        routes.append(
+            Route(template, re.compile(pattern.rstrip("/") + "/?", re.IGNORECASE), literal, integer)
+        )
+    # Literal segments first: /User/Offboard before /User/{user_id}.
+    return tuple(sorted(routes, key=lambda route: -route.literal_segments))
+
+
+def find_route(openapi: dict[str, Any], path: str) -> str | None:
+    """The path template of ``openapi`` that ``path`` matches (case-insensitively), if any."""
+    for route in _routes(openapi):
+        match = route.pattern.fullmatch(path)
+        if match and all(match.group(name).isdigit() for name in route.integer_parameters):
+            return route.template
+    return None
+
+
+def check_response(
+    openapi: dict[str, Any],
+    method: str,
+    path: str,
+    status: int,
+    content_type: str | None,
+    body: bytes,
+    *,
+    fallback_schema: str = "GenericResp",
+) -> None:
+    """AssertionError unless this response is one the document allows for ``method path``."""
+    where = f"{method.upper()} {path} -> {status}"
+    template = find_route(openapi, path)
+    operation = openapi["paths"][template].get(method.lower()) if template else None
+    if operation is None:
+        assert status in UNROUTED_STATUSES, f"{where}: no documented operation, yet not refused"
+        schema = {"$ref": f"#/components/schemas/{fallback_schema}"}
+        _check_body(
+            openapi, where, {"application/json": {"schema": schema}}, content_type, body, lenient=True
+        )
+        return
+    responses = operation["responses"]
+    documented = responses.get(str(status)) or responses.get("default")
+    assert documented is not None, f"{where}: status not documented (documented: {sorted(responses)})"
+    _check_body(openapi, where, documented.get("content", {}), content_type, body)
+
+
+def _check_body(
+    openapi: dict[str, Any],
+    where: str,
+    content: dict[str, Any],
+    content_type: str | None,
+    body: bytes,
+    *,
+    lenient: bool = False,
+) -> None:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if not content:
+        assert not body, f"{where}: a body where none is documented"
+        return
+    if media not in content and lenient and media in ("application/xml", "text/xml"):
+        _check_xml_root(where, body, "App_GenericResp")
+        return
+    assert media in content, f"{where}: content type {content_type!r} not documented ({sorted(content)})"
+    schema = content[media].get("schema", {})
+    if media == "application/json":
+        document = json.loads(body)
+        validator = OAS30Validator({**schema, "components": openapi.get("components", {})})
+        errors = sorted(validator.iter_errors(document), key=lambda error: list(error.path))
+        assert not errors, (
+            f"{where}: body does not fit the schema: {errors[0].message} at {list(errors[0].path)}"
+        )
+    else:
+        alternatives = schema.get("oneOf", [schema])
+        roots = [name for option in alternatives if (name := option.get("xml", {}).get("name"))]
+        if roots:
+            _check_xml_root(where, body, *roots)
+
+
+def _check_xml_root(where: str, body: bytes, *roots: str) -> None:
+    element = parse_xml(body)
+    assert element.tag in roots, f"{where}: XML root <{element.tag}>, documented {roots}"

@@ -1,0 +1,197 @@
+"""svc-leaver end to end: the five real services on PostgreSQL, svc-leaver as a real process, its queue on Redis."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from svc_leaver.config import TARGETS
+from svc_leaver.testing import Vendors
+from vendorkit.testing import ServerProcess, Stack
+
+from .faultproxy import FaultProxy
+
+TOKEN = "leaver-demo-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# Which stack service and which dialect stand behind each target, and the path its base URL adds.
+SERVICE_OF = {
+    "grommunio": ("wipe", "grommunio", "/api/v1"),
+    "dnl": ("bulkuser", "dnl", "/v1"),
+    "commvault": ("offboard", "commvault", "/webconsole/api"),
+    "wso2": ("emm", "wso2", ""),
+    "aktion": ("agenda", "aktion", "/AktionNEXT/API"),
+}
+SECRETS = {
+    "LEAVER_GROMMUNIO_PASSWORD": "admin-demo",
+    "LEAVER_DNL_PASSWORD": "admin-demo",
+    "LEAVER_COMMVAULT_PASSWORD": "admin-demo",
+    "LEAVER_WSO2_PASSWORD": "admin-demo",
+    "LEAVER_AKTION_API_KEY": "api-demo-key",
+}
+_instances = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def services_stack(postgres, redis_server, tmp_path_factory) -> Iterator[Stack]:
+    """The five services on PostgreSQL, without the gateway: svc-leaver calls them on their own ports.
+
+    (The gateway's ``/leaver/`` route and fault injection are the gateway's to
+    test; the fault proxies below stand in for the faults meanwhile.)
+    """
+    running = Stack(postgres, redis_server, tmp_path_factory.mktemp("leaver-stack"))
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="session")
+def vendor_services(services_stack) -> dict[str, ServerProcess]:
+    """The five vendor services, started once."""
+    return {target: services_stack.start(service) for target, (service, _, _) in SERVICE_OF.items()}
+
+
+@pytest.fixture(scope="session")
+def vendors(vendor_services) -> Vendors:
+    urls = {SERVICE_OF[target][0]: process.url for target, process in vendor_services.items()}
+    return Vendors(**urls)
+
+
+@pytest.fixture(scope="session")
+def proxies(vendor_services) -> Iterator[dict[str, FaultProxy]]:
+    """One fault proxy in front of each vendor service."""
+    started = {
+        target: FaultProxy(process.url, SERVICE_OF[target][1]).start()
+        for target, process in vendor_services.items()
+    }
+    yield started
+    for proxy in started.values():
+        proxy.stop()
+
+
+def leaver_config(
+    base_urls: dict[str, str], *, attempts=5, base_delay_ms=20, max_delay_ms=200, read=10
+) -> dict:
+    """The YAML document pointing each target at ``base_urls[target]`` (the service root)."""
+    names = {"aktion": ("api", "api_key_env", "LEAVER_AKTION_API_KEY")}
+    targets = {}
+    for target in TARGETS:
+        username, field, variable = names.get(
+            target, ("admin", "password_env", f"LEAVER_{target.upper()}_PASSWORD")
+        )
+        targets[target] = {
+            "base_url": base_urls[target] + SERVICE_OF[target][2],
+            "username": username,
+            field: variable,
+        }
+    return {
+        "targets": targets,
+        "retry": {"attempts": attempts, "base_delay_ms": base_delay_ms, "max_delay_ms": max_delay_ms},
+        "timeouts": {"connect": 2, "read": read},
+    }
+
+
+class Leaver:
+    """A running svc-leaver and a small client of its API."""
+
+    def __init__(self, process: ServerProcess):
+        self.process = process
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    def request(self, method: str, path: str, *, headers=None, auth=True, **kwargs) -> httpx.Response:
+        merged = {**(AUTH if auth else {}), **(headers or {})}
+        return httpx.request(method, self.url + path, headers=merged, timeout=30, **kwargs)
+
+    def start_run(self, accounts: dict[str, str], *, dry_run: bool = False, person: str = "E-1042", **kwargs):
+        answer = self.request(
+            "POST",
+            "/leaver/v1/runs",
+            json={"person": person, "accounts": accounts, "dry_run": dry_run},
+            **kwargs,
+        )
+        assert answer.status_code in (200, 202), answer.text
+        return answer.json()
+
+    def run(self, run_id: str) -> dict:
+        answer = self.request("GET", f"/leaver/v1/runs/{run_id}")
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def wait(self, run_id: str, timeout: float = 30.0) -> dict:
+        """The run once it has finished."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.run(run_id)
+            if run["finished"] is not None:
+                return run
+            time.sleep(0.05)
+        raise AssertionError(
+            f"run {run_id} still {run['status']} after {timeout}s: {run}\n{self.process.log_tail()}"
+        )
+
+    def audit(self, run_id: str) -> list[dict]:
+        answer = self.request("GET", f"/leaver/v1/runs/{run_id}/audit")
+        assert answer.status_code == 200, answer.text
+        return answer.json()["events"]
+
+
+def start_leaver(stack, redis_server, tmp_path: Path, config: dict, **env: str) -> Leaver:
+    """svc-leaver under gunicorn on its own PostgreSQL database and Redis queue."""
+    instance = f"leaver_{next(_instances)}_{uuid.uuid4().hex[:6]}"
+    config_path = tmp_path / f"{instance}.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    process = ServerProcess(
+        "svc_leaver:create_app()",
+        env={
+            "DATABASE_URL": stack.postgres.create_database(instance),
+            "DEMO_DATA": "1",
+            "LOG_LEVEL": "WARNING",
+            "LEAVER_CONFIG": str(config_path),
+            "LEAVER_QUEUE_URL": redis_server.url,
+            "LEAVER_QUEUE_NAME": instance,
+            "ADMIN_API": "1",
+            **SECRETS,
+            **env,
+        },
+        log_path=tmp_path / f"{instance}.log",
+        workers=2,
+    )
+    return Leaver(process.start())
+
+
+@pytest.fixture(scope="session")
+def leaver(services_stack, redis_server, vendor_services, tmp_path_factory) -> Iterator[Leaver]:
+    """svc-leaver pointed straight at the five services."""
+    urls = {target: process.url for target, process in vendor_services.items()}
+    # INFO: the logs a deployment keeps, which the secrets test reads.
+    running = start_leaver(
+        services_stack, redis_server, tmp_path_factory.mktemp("leaver"), leaver_config(urls), LOG_LEVEL="INFO"
+    )
+    yield running
+    running.process.stop()
+
+
+@pytest.fixture(scope="session")
+def faulty_leaver(services_stack, redis_server, proxies, tmp_path_factory) -> Iterator[Leaver]:
+    """svc-leaver pointed at the fault proxies, with quick retries (20 ms base, 200 ms cap, 4 attempts)."""
+    urls = {target: proxy.url for target, proxy in proxies.items()}
+    config = leaver_config(urls, attempts=4, read=3)
+    running = start_leaver(services_stack, redis_server, tmp_path_factory.mktemp("faulty"), config)
+    yield running
+    running.process.stop()
+
+
+@pytest.fixture
+def faults(proxies) -> Iterator[dict[str, FaultProxy]]:
+    """The fault proxies, cleared after the test."""
+    yield proxies
+    for proxy in proxies.values():
+        proxy.clear()

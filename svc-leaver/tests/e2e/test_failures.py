@@ -1,0 +1,195 @@
+"""Every failure path, end to end: vendors answering 503, rate limits with Retry-After, lost answers,
+exhausted attempts and their retry, expired sessions, refusals that are not retried.
+
+The faults come from a real HTTP proxy in front of each real service
+(``faultproxy.py``), standing in for the gateway's ``/_gateway/faults``.
+The faulty svc-leaver retries quickly: 4 attempts, 20 ms base delay, 200 ms cap.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def events_of(leaver, run_id: str, target: str, event_type: str) -> list[dict]:
+    return [e for e in leaver.audit(run_id) if e["target"] == target and e["type"] == event_type]
+
+
+def test_a_vendor_answering_503_twice_is_retried_and_the_target_done(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    faults["wso2"].fault("unavailable", methods=["DELETE"], path="/mdm-admin/users", times=2)
+    run = faulty_leaver.wait(faulty_leaver.start_run({"wso2": accounts["wso2"]})["id"])
+    target = run["targets"]["wso2"]
+    assert (run["status"], target["status"], target["attempts"]) == ("succeeded", "done", 3)
+    assert target["vendor"]["status"] == 200
+    retries = events_of(faulty_leaver, run["id"], "wso2", "retry_scheduled")
+    assert [event["data"]["reason"] for event in retries] == ["HTTP 503", "HTTP 503"]
+    assert all(0 <= event["data"]["delay_ms"] <= 200 for event in retries)
+    responses = [e["data"] for e in events_of(faulty_leaver, run["id"], "wso2", "response")]
+    assert [r["status"] for r in responses if r["kind"] == "remove"] == [503, 503, 200]
+    assert vendors.presence({"wso2": accounts["wso2"]}) == {"wso2": False}
+
+
+def test_a_rate_limit_with_retry_after_is_waited_for(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    faults["commvault"].fault("rate_limited", path="/webconsole/api/User/Offboard", times=1, retry_after=1)
+    started = time.monotonic()
+    run = faulty_leaver.wait(faulty_leaver.start_run({"commvault": accounts["commvault"]})["id"])
+    assert time.monotonic() - started >= 1.0
+    target = run["targets"]["commvault"]
+    assert (target["status"], target["attempts"]) == ("done", 2)
+    [retry] = events_of(faulty_leaver, run["id"], "commvault", "retry_scheduled")
+    # Retry-After wins over max_delay_ms (200 ms here).
+    assert retry["data"] == {"delay_ms": 1000, "reason": "rate limited (HTTP 429)"}
+
+
+def test_aktions_own_rate_limit_refusal_1008_is_retried(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    faults["aktion"].fault("rate_limited", path="/AktionNEXT/API/user/remove", times=2, retry_after=0)
+    run = faulty_leaver.wait(faulty_leaver.start_run({"aktion": accounts["aktion"]})["id"])
+    target = run["targets"]["aktion"]
+    assert (target["status"], target["attempts"]) == ("done", 3)
+    answers = [e["data"] for e in events_of(faulty_leaver, run["id"], "aktion", "response")]
+    removals = [(r["status"], r["code"]) for r in answers if r["kind"] == "remove"]
+    assert removals == [(401, 1008), (401, 1008), (200, 0)]
+    reasons = [e["data"]["reason"] for e in events_of(faulty_leaver, run["id"], "aktion", "retry_scheduled")]
+    assert reasons == ["rate limited (HTTP 401)"] * 2
+
+
+def test_a_retry_after_beyond_60_seconds_fails_the_target(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    faults["wso2"].fault("rate_limited", methods=["DELETE"], times=1, retry_after=61)
+    run = faulty_leaver.wait(faulty_leaver.start_run({"wso2": accounts["wso2"]})["id"])
+    target = run["targets"]["wso2"]
+    assert (run["status"], target["status"], target["attempts"]) == ("failed", "failed", 1)
+    assert target["vendor"]["status"] == 429
+    assert "Retry-After" in target["detail"]
+
+
+@pytest.mark.parametrize("name", ["grommunio", "dnl", "commvault", "wso2", "aktion"])
+def test_an_answer_lost_after_the_removal_counts_as_done(faulty_leaver, faults, vendors, name):
+    accounts = vendors.create_person(devices=1)
+    removal = {
+        "grommunio": ("POST", "/api/v1/service/wipe/"),
+        "dnl": ("DELETE", "/v1/user/all"),
+        "commvault": ("POST", "/webconsole/api/User/Offboard"),
+        "wso2": ("DELETE", "/mdm-admin/users"),
+        "aktion": ("POST", "/AktionNEXT/API/user/remove"),
+    }[name]
+    faults[name].fault("unavailable", methods=[removal[0]], path=removal[1], when="after", times=1)
+    run = faulty_leaver.wait(faulty_leaver.start_run({name: accounts[name]})["id"])
+    target = run["targets"][name]
+    assert (run["status"], target["status"], target["attempts"]) == ("succeeded", "done", 2), target
+    # The first removal did reach the vendor: the person is gone (grommunio: wipe pending).
+    assert vendors.presence({name: accounts[name]})[name] in (False, [2])
+
+
+def test_exhausted_attempts_fail_the_target_and_retry_runs_it_again(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    faults["dnl"].fault("unavailable", methods=["DELETE"], path="/v1/user/all", times=4)
+    run = faulty_leaver.wait(
+        faulty_leaver.start_run({"dnl": accounts["dnl"], "wso2": accounts["wso2"]})["id"]
+    )
+    assert run["status"] == "partial"
+    dnl = run["targets"]["dnl"]
+    assert (dnl["status"], dnl["attempts"]) == ("failed", 4)
+    assert dnl["vendor"]["status"] == 503
+    assert run["targets"]["wso2"]["status"] == "done"
+    assert len(events_of(faulty_leaver, run["id"], "dnl", "retry_scheduled")) == 3
+
+    answer = faulty_leaver.request("POST", f"/leaver/v1/runs/{run['id']}/retry")
+    assert answer.status_code == 202
+    assert answer.headers["Location"] == f"/leaver/v1/runs/{run['id']}"
+    again = answer.json()
+    assert again["status"] in ("pending", "running") and again["finished"] is None
+    assert again["targets"]["wso2"]["status"] == "done"
+    run = faulty_leaver.wait(run["id"])
+    assert run["status"] == "succeeded"
+    assert (run["targets"]["dnl"]["status"], run["targets"]["dnl"]["attempts"]) == ("done", 5)
+    assert run["targets"]["wso2"]["attempts"] == 1
+    finished = [e["data"] for e in faulty_leaver.audit(run["id"]) if e["type"] == "run_finished"]
+    assert finished == [{"status": "partial"}, {"status": "succeeded"}]
+    assert vendors.presence({"dnl": accounts["dnl"]}) == {"dnl": False}
+
+    # Nothing failed any more.
+    conflict = faulty_leaver.request("POST", f"/leaver/v1/runs/{run['id']}/retry")
+    assert conflict.status_code == 409
+    assert conflict.headers["Content-Type"] == "application/problem+json"
+
+
+def test_retry_is_a_409_while_running_and_for_a_dry_run(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    faults["wso2"].fault("rate_limited", methods=["DELETE"], times=1, retry_after=2)
+    run = faulty_leaver.start_run({"wso2": accounts["wso2"]})
+    time.sleep(0.5)
+    assert faulty_leaver.run(run["id"])["status"] == "running"
+    assert faulty_leaver.run(run["id"])["targets"]["wso2"]["status"] == "retrying"
+    assert faulty_leaver.request("POST", f"/leaver/v1/runs/{run['id']}/retry").status_code == 409
+    faulty_leaver.wait(run["id"])
+
+    faults["wso2"].fault("unavailable", times=10)
+    dry = faulty_leaver.wait(faulty_leaver.start_run({"wso2": "nobody"}, dry_run=True)["id"])
+    assert dry["status"] == "failed" and dry["targets"]["wso2"]["status"] == "failed"
+    assert faulty_leaver.request("POST", f"/leaver/v1/runs/{dry['id']}/retry").status_code == 409
+
+
+def test_a_dry_run_lookup_that_keeps_failing_is_retried_then_failed(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    faults["aktion"].fault("unavailable", path="/AktionNEXT/API/user/get", times=10)
+    run = faulty_leaver.wait(
+        faulty_leaver.start_run({"aktion": accounts["aktion"], "wso2": accounts["wso2"]}, dry_run=True)["id"]
+    )
+    assert run["status"] == "partial"
+    aktion = run["targets"]["aktion"]
+    assert (aktion["status"], aktion["attempts"]) == ("failed", 0)
+    assert len(events_of(faulty_leaver, run["id"], "aktion", "retry_scheduled")) == 3
+    assert run["targets"]["wso2"]["status"] == "would_remove"
+    assert vendors.presence({"aktion": accounts["aktion"]}) == {"aktion": True}
+
+
+@pytest.mark.parametrize(
+    "name, method, path",
+    [
+        ("grommunio", "POST", "/api/v1/service/wipe/"),
+        ("dnl", "DELETE", "/v1/user/all"),
+        ("commvault", "POST", "/webconsole/api/User/Offboard"),
+        ("wso2", "DELETE", "/mdm-admin/users"),
+        ("aktion", "POST", "/AktionNEXT/API/user/remove"),
+    ],
+)
+def test_an_expired_session_is_renewed_once_without_counting_an_attempt(
+    faulty_leaver, faults, vendors, name, method, path
+):
+    accounts = vendors.create_person(devices=1)
+    faults[name].fault("expired", methods=[method], path=path, times=1)
+    run = faulty_leaver.wait(faulty_leaver.start_run({name: accounts[name]})["id"])
+    target = run["targets"][name]
+    assert (target["status"], target["attempts"]) == ("done", 1), target
+    sent = [e["data"]["kind"] for e in events_of(faulty_leaver, run["id"], name, "request_sent")]
+    # The refused removal, a new login, the removal again (grommunio then reads the devices back).
+    first_removal = sent.index("remove")
+    assert sent[first_removal : first_removal + 3] == ["remove", "login", "remove"]
+    assert sent.count("remove") == 2
+    assert not events_of(faulty_leaver, run["id"], name, "retry_scheduled")
+
+
+def test_a_session_refused_again_after_logging_in_fails_the_target(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    faults["wso2"].fault("expired", methods=["DELETE"], times=2)
+    run = faulty_leaver.wait(faulty_leaver.start_run({"wso2": accounts["wso2"]})["id"])
+    target = run["targets"]["wso2"]
+    assert (target["status"], target["attempts"]) == ("failed", 1)
+    assert target["vendor"]["status"] == 401
+
+
+def test_a_vendor_that_cannot_be_reached_leaves_vendor_null(faulty_leaver, faults):
+    faults["commvault"].fault("timeout", delay_ms=3500, times=4)  # longer than the read timeout (3 s)
+    run = faulty_leaver.wait(faulty_leaver.start_run({"commvault": "kim"})["id"], timeout=60)
+    target = run["targets"]["commvault"]
+    assert (target["status"], target["vendor"]) == ("failed", None)
+    responses = [e["data"] for e in events_of(faulty_leaver, run["id"], "commvault", "response")]
+    assert responses and all(r["status"] is None and r["error"].startswith("timeout") for r in responses)

@@ -12,14 +12,14 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 PYPROJECTS := pyproject.toml $(wildcard */pyproject.toml)
 
-.PHONY: install run test test-fast lint fmt lock bench-gateway bench-bulkuser bench-emm clean
+.PHONY: install run test test-fast lint fmt lock bench-gateway bench-bulkuser bench-emm bench-stack clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.installed: $(UV) uv.lock $(PYPROJECTS)
-	$(UV) sync --frozen --all-packages --quiet
+	$(UV) sync --frozen --all-packages --quiet --compile-bytecode
 	@touch $@
 
 install: $(VENV)/.installed ## create .venv and install the workspace from uv.lock
@@ -49,7 +49,7 @@ fmt: install
 lock: $(UV) ## refresh uv.lock after changing a pyproject.toml
 	$(UV) lock
 
-bench-gateway: install ## throughput and latency: direct, through the gateway, through nginx
+bench-gateway: install ## throughput, latency, memory: direct, nginx, the gateway and its prototypes
 	@command -v wrk >/dev/null && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } || \
 		{ echo "installing wrk and nginx-light (Debian packages)"; apt-get update -qq && apt-get install -y -qq wrk nginx-light; }
 	$(BIN)/python bench/gateway_bench.py
@@ -59,6 +59,10 @@ bench-bulkuser: install ## bulk delete of 100,000 of 1,000,000 users vs raw SQL,
 
 bench-emm: install ## p50 of view-users over 100,000 users on PostgreSQL
 	$(BIN)/python bench/emm_bench.py
+
+bench-stack: install ## make run's memory and start-up, slow clients, authenticated read vs /healthz (SQLite, PostgreSQL)
+	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python bench/stack_bench.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache

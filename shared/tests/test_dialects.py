@@ -22,7 +22,7 @@ def body(response):
 @pytest.mark.parametrize("kind", list(Refusal))
 def test_every_dialect_answers_every_refusal_with_json(name, kind):
     response = get_dialect(name).refusal(kind, request(), client_ip="192.0.2.1", method="PATCH")
-    assert response.mimetype == "application/json"
+    assert response.mimetype == ("application/problem+json" if name == "problem" else "application/json")
     assert isinstance(body(response), dict)
     assert response.status_code >= 400
 

@@ -29,3 +29,41 @@ def test_constant_time_equals():
     assert constant_time_equals("abc", "abc")
     assert constant_time_equals(b"abc", "abc")
     assert not constant_time_equals("abc", "abd")
+
+
+def test_concurrent_hashing_is_bounded(monkeypatch):
+    import threading
+    import time
+
+    from vendorkit import security
+
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    class SlowHasher:
+        def hash(self, secret):
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.05)
+            with lock:
+                running -= 1
+            return f"hashed:{secret}"
+
+        def verify(self, stored, secret):
+            self.hash(secret)
+            return stored == f"hashed:{secret}"
+
+    monkeypatch.setattr(security, "_hasher", lambda: SlowHasher())
+    results: list[object] = []
+    threads = [threading.Thread(target=lambda n=n: results.append(hash_secret(f"pw{n}"))) for n in range(4)]
+    threads += [
+        threading.Thread(target=lambda: results.append(verify_secret("hashed:pw", "pw"))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(map(str, results)) == sorted([*(f"hashed:pw{n}" for n in range(4)), *["True"] * 4])
+    assert most == security.HASH_CONCURRENCY == 2

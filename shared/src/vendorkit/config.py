@@ -25,6 +25,9 @@ def common_defaults(service: str) -> dict[str, Any]:
         "LOG_LEVEL": "INFO",
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "RUN_MIGRATIONS": True,
+        # The emulator's /_admin endpoints (reset, state), and the bearer token they need when set.
+        "ADMIN_API": False,
+        "ADMIN_TOKEN": "",
     }
 
 

@@ -4,17 +4,57 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+log = logging.getLogger("vendorkit.db")
+
 EXTENSION_KEY = "vendorkit.db"
+
+# An execution option: SQLite statements of a read-only request run without BEGIN.
+READER_OPTION = "vendorkit_sqlite_reader"
+READ_METHODS = frozenset({"GET", "HEAD"})
+# The app setting by which a service declares that its GET and HEAD requests
+# write nothing (or call ``for_writes`` first); their sessions then read cheaply.
+READ_ONLY_GETS = "READ_ONLY_GETS"
+# A pooled PostgreSQL connection unused for this long is pinged before use.
+IDLE_PING_SECONDS = 1.0
+CHECKED_IN_AT = "vendorkit_checked_in_at"
+
+# What a database that is down, restarting, locked or unreachable raises: the
+# request is answered 503 and the client may try again.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,  # no pooled connection within pool_timeout
+    sa_exc.DisconnectionError,
+    sa_exc.PendingRollbackError,  # a session whose connection died earlier in the request
+)
+
+
+# SQLite reports a missing table or a syntax error as an OperationalError too;
+# that is a bug (500), not an outage.
+SQLITE_STATEMENT_ERRORS = frozenset({"SQLITE_ERROR"})
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` means the database is unavailable rather than a bug or a refused statement."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OUTAGE_ERRORS):
+        return False
+    original = getattr(error, "orig", None)
+    return getattr(original, "sqlite_errorname", None) not in SQLITE_STATEMENT_ERRORS
 
 
 def normalize_url(url: str) -> str:
@@ -30,9 +70,11 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
 
 
 def make_engine(url: str, **options) -> Engine:
-    """An engine tuned for this project: WAL and write-locking transactions on SQLite, pre-ping on PostgreSQL."""
+    """An engine tuned for this project: WAL and write-locking transactions on SQLite, idle connections pinged on PostgreSQL."""
     url = normalize_url(url)
     parsed = make_url(url)
+    # Statement parameters can be token digests or password hashes: keep them out of error texts and logs.
+    options.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
@@ -44,12 +86,39 @@ def make_engine(url: str, **options) -> Engine:
         engine = create_engine(url, **options)
         _make_sqlite_transactional(engine, wal=not in_memory)
         return engine
-    options.setdefault("pool_pre_ping", True)
     options.setdefault("pool_size", 5)
     options.setdefault("max_overflow", 10)
+    # The most recently used connection first: busy connections stay warm
+    # (their statements prepared), idle ones stay idle and are pinged.
+    options.setdefault("pool_use_lifo", True)
     options.setdefault("pool_timeout", 10)
     options.setdefault("connect_args", {"connect_timeout": 5})
-    return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    if not options.get("pool_pre_ping"):
+        _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> None:
+    # pool_pre_ping costs a round trip on every checkout. A connection in
+    # steady use needs none: if its server went away, the statement fails,
+    # SQLAlchemy recognises the disconnect and recycles the whole pool, and the
+    # request is answered 503. Only a connection that sat idle (the database
+    # may have restarted meanwhile) is pinged before use.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):
+        record.info[CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):
+        checked_in = record.info.get(CHECKED_IN_AT)
+        if checked_in is None or time.monotonic() - checked_in < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool drops this connection and checks out (or opens) another.
+            raise sa_exc.DisconnectionError(type(error).__name__) from error
 
 
 def _make_sqlite_transactional(engine: Engine, *, wal: bool) -> None:
@@ -68,16 +137,28 @@ def _make_sqlite_transactional(engine: Engine, *, wal: bool) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    # Read-only requests, though, take no lock at all: each of their statements
+    # reads a consistent snapshot of its own (WAL) beside any writer, as under
+    # PostgreSQL's READ COMMITTED, instead of queueing behind the writer.
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if not connection.get_execution_options().get(READER_OPTION, False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # errors wrapped as SQLAlchemy's
 
 
 class DatabaseState:
-    """The engine and session factory of one app."""
+    """The engine and session factory of one app, and the engine's view for read-only requests."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        # Both views share the engine's pool. A reader runs in autocommit: under
+        # READ COMMITTED (PostgreSQL's default) every statement takes its own
+        # snapshot anyway, so BEGIN and ROLLBACK would be round trips (and, on
+        # SQLite, a wait for the write lock) that change nothing.
+        if is_sqlite(engine):
+            self.read_engine = engine.execution_options(**{READER_OPTION: True})
+        else:
+            self.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessionmaker = sessionmaker(engine, expire_on_commit=False)
 
 
@@ -90,14 +171,27 @@ def init_app(app: Flask) -> DatabaseState:
     def _close_session(_exc):
         session = g.pop("_db_session", None)
         if session is not None:
-            # Whatever a request did not commit itself is discarded.
-            session.rollback()
-            session.close()
+            discard(session)
 
     return state
 
 
+def discard(session: Session) -> None:
+    """Roll back and close ``session``, never raising: a dead connection is dropped from the pool instead.
+
+    The response is already made when a request's session is discarded, so a
+    database that died meanwhile must not turn it into a server error page.
+    """
+    try:
+        session.close()  # rolls back whatever is still open
+    except Exception as error:
+        log.warning("discarding a session whose connection failed: %s", type(error).__name__)
+        with contextlib.suppress(Exception):
+            session.invalidate()
+
+
 def state(app: Flask | None = None) -> DatabaseState:
+    """The database state of ``app`` (the current app by default)."""
     return (app or current_app).extensions[EXTENSION_KEY]
 
 
@@ -107,16 +201,41 @@ def engine(app: Flask | None = None) -> Engine:
 
 
 def session() -> Session:
-    """The request's session; a view's writes run in ``with session.begin():`` or end in commit()."""
+    """The request's session; a view's writes run in ``with session.begin():`` or end in commit().
+
+    In an app whose ``READ_ONLY_GETS`` setting is on, the session of a GET or
+    HEAD request reads in autocommit, each statement on its own snapshot; such
+    a request calls ``for_writes`` before it writes.
+    """
     if "_db_session" not in g:
-        g._db_session = state().sessionmaker()
+        current = state()
+        reading = (
+            current_app.config.get(READ_ONLY_GETS, False)
+            and has_request_context()
+            and request.method in READ_METHODS
+        )
+        g._db_session = current.sessionmaker(bind=current.read_engine if reading else current.engine)
     return g._db_session
 
 
+def for_writes(session: Session) -> Session:
+    """Make ``session``'s next transaction a writer's (SQLite: BEGIN IMMEDIATE); ends any open one first.
+
+    A read-only request's statements commit one by one and, on SQLite, take
+    no lock; a writer's transaction is atomic and queues for the write lock.
+    """
+    engine = state().engine
+    if session.get_bind() is not engine:
+        if session.in_transaction():
+            session.commit()
+        session.bind = engine
+    return session
+
+
 def ping(app: Flask | None = None) -> bool:
-    """Whether the database answers."""
+    """Whether the database answers (as a reader: on SQLite it waits for no writer)."""
     try:
-        with engine(app).connect() as connection:
+        with state(app).read_engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         return True
     except Exception:

@@ -7,19 +7,20 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, has_request_context, jsonify, request
 from flask_smorest import Api, Blueprint
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from vendorkit import db, logs, migrations
+from vendorkit import admin, db, logs, migrations
 from vendorkit.dialects import Dialect, Refusal
 from vendorkit.web import client_ip
 
 log = logging.getLogger("vendorkit.app")
 
-DATABASE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+# The exceptions of a database outage; services that answer them in a shape of
+# their own register handlers for these classes (see ``db.is_outage`` for the rest).
+DATABASE_ERRORS = db.OUTAGE_ERRORS
 
 HTTP_REFUSALS = {
     404: Refusal.NOT_FOUND,
@@ -54,10 +55,16 @@ def create_service_app(
     demo_loader: Callable[[Session, dict[str, Any]], None] | None = None,
     description: str = "",
     security_schemes: dict[str, dict[str, Any]] | None = None,
+    read_only_gets: bool = False,
 ) -> Flask:
-    """A Flask app with flask-smorest, the vendor's error envelope, JSON logs, health and migrations."""
+    """A Flask app with flask-smorest, the vendor's error envelope, JSON logs, health and migrations.
+
+    ``read_only_gets``: the service's GET and HEAD requests write nothing, or
+    call ``db.for_writes`` first; their database sessions then read cheaply.
+    """
     app = Flask(package)
     app.config.update(settings)
+    app.config[db.READ_ONLY_GETS] = read_only_gets
     app.config.update(
         API_TITLE=title,
         API_VERSION="1.0",
@@ -71,6 +78,8 @@ def create_service_app(
     app.json.sort_keys = False
     logs.configure(app.config["LOG_LEVEL"])
 
+    # The server answers its own refusals (malformed HTTP) in this envelope too.
+    app.extensions["vendorkit.dialect"] = dialect
     db.init_app(app)
     api = VendorApi(app)
     for name, scheme in (security_schemes or {}).items():
@@ -84,6 +93,7 @@ def create_service_app(
 
     if app.config["RUN_MIGRATIONS"] or app.config["DEMO_DATA"]:
         bootstrap(app, package, demo_loader)
+    admin.init_app(app, package, demo_loader)
     return app
 
 
@@ -138,19 +148,37 @@ def register_error_handlers(app: Flask, dialect: Dialect) -> None:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
-    def _database_error(error: Exception):
-        log.error("database unavailable: %s", type(error).__name__, exc_info=error)
-        return dialect.refusal(Refusal.DATABASE_ERROR, request)
-
-    for error_class in DATABASE_ERRORS:
-        app.register_error_handler(error_class, _database_error)
-
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return _http_error(error)
+        if db.is_outage(error):
+            log_outage(error)
+            return dialect.refusal(Refusal.DATABASE_ERROR, request)
         log.exception("unhandled error", exc_info=error)
         return dialect.refusal(Refusal.INTERNAL_ERROR, request)
+
+    for error_class in DATABASE_ERRORS:
+        app.register_error_handler(error_class, _unexpected)
+
+
+def log_outage(error: Exception) -> None:
+    """Log a database outage by its kind and driver message only.
+
+    SQLAlchemy's own text of the error carries the SQL and its parameters,
+    which may be a token or a password hash; the driver's message does not.
+    """
+    original = getattr(error, "orig", None) or error
+    log.error(
+        "database unavailable",
+        extra={
+            "fields": {
+                "error": type(original).__name__,
+                "detail": str(original).splitlines()[0][:200] if str(original) else "",
+                "path": request.path if has_request_context() else None,
+            }
+        },
+    )
 
 
 def _register_health(app: Flask) -> None:

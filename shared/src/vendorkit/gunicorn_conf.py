@@ -5,6 +5,7 @@ GUNICORN_GRACEFUL_TIMEOUT (20), GUNICORN_KEEPALIVE (5), GUNICORN_BIND, and
 GUNICORN_ACCESSLOG ("-" for stdout; unset keeps the app's own JSON request log only).
 """
 
+import logging
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -25,3 +26,20 @@ access_log_format = (
     '{"time": "%(t)s", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
     '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
 )
+
+
+class _WithoutQueryStrings(logging.Filter):
+    """Cut the query string off every URI gunicorn logs ("Error handling request /x?Token=...")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.split("?", 1)[0] if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in record.args
+            )
+        return True
+
+
+def on_starting(_server) -> None:
+    """gunicorn hook: before the workers fork, keep query strings (tokens) out of the error log."""
+    logging.getLogger("gunicorn.error").addFilter(_WithoutQueryStrings())

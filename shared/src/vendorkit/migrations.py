@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import CommandLine, Config
 from sqlalchemy import Engine, MetaData
 
+from vendorkit.admin import include_in_migrations
 from vendorkit.db import is_sqlite, make_engine
 
 
@@ -55,6 +56,7 @@ def _configure_and_run(context, connection, metadata: MetaData) -> None:
         target_metadata=metadata,
         render_as_batch=is_sqlite(connection.engine),
         compare_type=True,
+        include_name=include_in_migrations,
     )
     context.run_migrations()
 

@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         dialect=AktionDialect(),
         blueprints=[blp],
         demo_loader=load_demo_data,
+        read_only_gets=True,
     )
     app.register_error_handler(AgendaError, wire.error_response)
 

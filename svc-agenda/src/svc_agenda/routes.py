@@ -35,7 +35,8 @@ TOKEN_PARAMETER = {
 def authenticated() -> ApiAccount:
     """Steps 2 to 4 of agenda.md section 3: the token, the account's IP filter and its rate policy."""
     token = wire.check_token(wire.query().get("token"))
-    return services.authenticate(db.session(), token, wire.client_address(), now=wire.utcnow())
+    # Every authenticated request counts against the account's rate policy: a write, even on a GET.
+    return services.authenticate(db.for_writes(db.session()), token, wire.client_address(), now=wire.utcnow())
 
 
 class Audited:

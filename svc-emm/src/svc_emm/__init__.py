@@ -11,9 +11,10 @@ from svc_emm.routes import Forbidden, blp, fault_text, forbidden, oauth
 from svc_emm.schemas import Invalid
 from svc_emm.services import ServerFault
 from svc_emm.tokens import OAuthError
+from vendorkit import db
 from vendorkit.dialects import json_response
 from vendorkit.dialects.wso2 import Wso2Dialect, payload, server_fault
-from vendorkit.factory import DATABASE_ERRORS, create_service_app
+from vendorkit.factory import DATABASE_ERRORS, create_service_app, log_outage
 
 log = logging.getLogger("svc_emm")
 
@@ -27,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         dialect=Wso2Dialect(),
         blueprints=[blp, oauth],
         demo_loader=load_demo_data,
+        read_only_gets=True,
     )
     register_error_handlers(app)
     return app
@@ -62,6 +64,10 @@ def register_error_handlers(app: Flask) -> None:
         return server_fault(error.message)
 
     def _unexpected(error: Exception):
+        if db.is_outage(error):
+            # The endpoint's own fault text, as 503: the database is down, and the client may retry.
+            log_outage(error)
+            return server_fault(fault_text(), 503)
         log.error("request failed: %s", type(error).__name__, exc_info=error)
         return server_fault(fault_text())
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from svc_emm.models import Role, Token, User, UserRole
@@ -95,7 +96,12 @@ def grant(session: Session, config: dict[str, Any], form: dict[str, str]) -> dic
         username = _required(form, "username")
         password = _required(form, "password")
         validity = _validity(form, config)
-        user = session.scalar(select(User).where(User.username == strip_prefix(username)))
+        # No user name holds NUL, and PostgreSQL refuses it in a text parameter.
+        user = (
+            None
+            if "\x00" in username
+            else session.scalar(select(User).where(User.username == strip_prefix(username)))
+        )
         # verify_secret runs even for an unknown user, so both refusals take as long.
         password_matches = verify_secret(user.password_hash if user else None, password)
         if user is None or not password_matches:
@@ -143,6 +149,26 @@ def revoke_user_tokens(session: Session, username: str) -> None:
     )
 
 
+@functools.cache
+def _caller_query() -> Select:
+    """One round trip: the token, whether its user still exists, and whether they are an admin.
+
+    Built once: every authenticated request runs it, and building the
+    expression costs more than running it.
+    """
+    is_admin = (
+        select(UserRole.user_id)
+        .join(Role, Role.id == UserRole.role_id)
+        .where(UserRole.user_id == User.id, func.lower(Role.name) == "admin")
+        .exists()
+    )
+    return (
+        select(Token.username, Token.access_expires_at, Token.revoked, is_admin.label("is_admin"))
+        .join(User, User.username == Token.username)
+        .where(Token.access_hash == bindparam("digest"))
+    )
+
+
 def caller_for(session: Session, authorization: str | None) -> Caller | None:
     """The caller named by an ``Authorization: Bearer`` header; None when missing, unknown, expired or revoked."""
     if not authorization:
@@ -151,18 +177,7 @@ def caller_for(session: Session, authorization: str | None) -> Caller | None:
     token = token.strip()
     if scheme.lower() != "bearer" or not TOKEN_PATTERN.fullmatch(token):
         return None
-    # One round trip: the token, whether its user still exists, and whether they are an admin.
-    is_admin = (
-        select(UserRole.user_id)
-        .join(Role, Role.id == UserRole.role_id)
-        .where(UserRole.user_id == User.id, func.lower(Role.name) == "admin")
-        .exists()
-    )
-    row = session.execute(
-        select(Token.username, Token.access_expires_at, Token.revoked, is_admin.label("is_admin"))
-        .join(User, User.username == Token.username)
-        .where(Token.access_hash == hash_token(token))
-    ).first()
+    row = session.connection().execute(_caller_query(), {"digest": hash_token(token)}).first()
     if row is None or row.revoked or row.access_expires_at <= now_ms():
         return None
     return Caller(row.username, bool(row.is_admin))

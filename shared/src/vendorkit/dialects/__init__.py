@@ -110,7 +110,7 @@ class Dialect(ABC):
 
 def get_dialect(name: str) -> Dialect:
     """The dialect registered under ``name``; KeyError for an unknown one."""
-    from vendorkit.dialects import aktion, commvault, dnl, grommunio, wso2
+    from vendorkit.dialects import aktion, commvault, dnl, grommunio, problem, wso2
 
     registry: dict[str, Dialect] = {
         "grommunio": grommunio.GrommunioDialect(),
@@ -118,8 +118,9 @@ def get_dialect(name: str) -> Dialect:
         "commvault": commvault.CommvaultDialect(),
         "wso2": wso2.Wso2Dialect(),
         "aktion": aktion.AktionDialect(),
+        "problem": problem.ProblemDialect(),
     }
     return registry[name]
 
 
-DIALECT_NAMES = ("grommunio", "dnl", "commvault", "wso2", "aktion")
+DIALECT_NAMES = ("grommunio", "dnl", "commvault", "wso2", "aktion", "problem")

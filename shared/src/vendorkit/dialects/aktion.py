@@ -143,8 +143,7 @@ class AktionDialect(Dialect):
     def refusal(self, kind, request=None, *, client_ip=None, method=None, message=None):
         status, code, template = REFUSALS[kind]
         text = template.format(ip=client_ip or "", method=method or (request.method if request else ""))
-        model_state = ["Request: body too large"] if code == 1002 else None
-        return result(status, code, text, request, model_state=model_state)
+        return result(status, code, text, request)
 
     def generic_error(self, status, message, request=None):
         return result(status, 1002 if status == 400 else status, message, request)

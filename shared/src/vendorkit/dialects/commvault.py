@@ -96,7 +96,7 @@ class CommvaultDialect(Dialect):
     name = "commvault"
 
     def refusal(self, kind, request=None, *, client_ip=None, method=None, message=None):
-        status = 500 if kind is Refusal.DATABASE_ERROR else DEFAULT_STATUS[kind]
+        status = DEFAULT_STATUS[kind]
         code = CODES.get(kind, status)
         return generic(status, code, message or TEXTS[kind], request)
 

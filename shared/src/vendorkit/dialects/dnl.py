@@ -15,7 +15,7 @@ KINDS = {
     Refusal.STORAGE_UNAVAILABLE: ("operation_error", "rate_limit_storage_unavailable"),
     Refusal.BODY_TOO_LARGE: ("validation_error", "body_too_large"),
     Refusal.METHOD_NOT_ALLOWED: ("operation_error", "method_not_allowed"),
-    Refusal.DATABASE_ERROR: ("operation_error", "internal_error"),
+    Refusal.DATABASE_ERROR: ("operation_error", "database_unavailable"),
     Refusal.INTERNAL_ERROR: ("operation_error", "internal_error"),
 }
 
@@ -34,7 +34,7 @@ TEXTS = {
     Refusal.RATE_LIMITED: "Rate limit exceeded",
     Refusal.IP_DENIED: "IP address not allowed",
     Refusal.METHOD_NOT_ALLOWED: "Method not allowed",
-    Refusal.DATABASE_ERROR: "Internal server error",
+    Refusal.DATABASE_ERROR: "Database unavailable",
     Refusal.INTERNAL_ERROR: "Internal server error",
 }
 
@@ -60,7 +60,7 @@ class DnlDialect(Dialect):
     def refusal(self, kind, request=None, *, client_ip=None, method=None, message=None):
         if kind is Refusal.NOT_FOUND:
             return not_found()
-        status = 500 if kind is Refusal.DATABASE_ERROR else DEFAULT_STATUS[kind]
+        status = DEFAULT_STATUS[kind]
         error_type, reason = KINDS[kind]
         return error(status, error_type, message or TEXTS[kind], status, reason)
 

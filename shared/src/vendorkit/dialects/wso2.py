@@ -47,8 +47,7 @@ class Wso2Dialect(Dialect):
     def refusal(self, kind, request=None, *, client_ip=None, method=None, message=None):
         text = message or TEXTS[kind]
         if kind in SERVER_FAULTS:
-            status = 500 if kind in (Refusal.DATABASE_ERROR, Refusal.INTERNAL_ERROR) else DEFAULT_STATUS[kind]
-            return server_fault(text, status)
+            return server_fault(text, DEFAULT_STATUS[kind])
         return payload(DEFAULT_STATUS[kind], text)
 
     def generic_error(self, status, message, request=None):

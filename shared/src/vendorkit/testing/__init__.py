@@ -250,7 +250,7 @@ class RedisServer:
 
 @dataclass
 class ServerProcess:
-    """A WSGI app under gunicorn on a free port."""
+    """A WSGI app on a free port: a service under ``python -m vendorkit.serve``, or the ``gateway`` command."""
 
     app: str  # e.g. "svc_wipe:create_app()"
     env: dict[str, str] = field(default_factory=dict)
@@ -266,23 +266,23 @@ class ServerProcess:
         return f"http://{self.host}:{self.port}"
 
     def command(self) -> list[str]:
-        """The gunicorn command line."""
+        """The command line: the services' production server, or the ``gateway`` command for the gateway."""
+        if not self.app.startswith("gateway"):
+            return [sys.executable, "-m", "vendorkit.serve", "--bind", f"{self.host}:{self.port}", self.app]
+        # The gateway reads its routes from GATEWAY_CONFIG; it serves on its own event loop.
         return [
-            sys.executable, "-m", "gunicorn",
-            "--bind", f"{self.host}:{self.port}",
-            "--workers", str(self.workers),
-            "--threads", str(self.threads),
-            "--worker-class", "gthread",
-            "--graceful-timeout", "5",
-            "--timeout", "120",
-            "--no-control-socket",
-            "--limit-request-line", "8190",
-            self.app,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "gateway",
+            "--bind",
+            f"{self.host}:{self.port}",
+            "--workers",
+            str(self.workers),
+        ]
 
     def environment(self) -> dict[str, str]:
         """This environment with the process's own settings on top."""
-        return {**os.environ, **self.env}
+        return {**os.environ, "SERVE_THREADS": str(self.threads), **self.env}
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
         if self.log_path is None:

@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         blueprints=[blp],
         demo_loader=load_demo_data,
         security_schemes=SECURITY_SCHEMES,
+        read_only_gets=True,
     )
     # The product serves the same API under /commandcenter/api (cvpysdk's default root).
     api = app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]

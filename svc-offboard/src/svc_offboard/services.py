@@ -19,10 +19,13 @@ from sqlalchemy.orm import Session
 
 from svc_offboard.errors import INVALID_CREDENTIALS, SESSION_NOT_RENEWABLE, Failure
 from svc_offboard.models import Client, ClientOwner, Plan, Role, RoleAssociation, Subclient, Token, User
+from vendorkit import db
 from vendorkit.db import is_sqlite
 from vendorkit.security import hash_secret, hash_token, new_token, verify_secret
 
 MAX_ID = 2147483647
+# How stale a token's last use may be before an authenticated request records it again.
+IDLE_CLOCK_GRANULARITY = timedelta(seconds=5)
 FIRST_NEW_USER_ID = 100
 MASTER_GROUP = {"userGroupId": 1, "userGroupName": "master"}
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
@@ -219,8 +222,12 @@ def authenticate(session: Session, header_value: str | None) -> tuple[User, str]
         session.rollback()
         return None
     user = session.get(User, token.user_id)
-    session.execute(update(Token).where(Token.token_hash == digest).values(last_used_at=now))
-    session.commit()
+    if now - token.last_used_at >= IDLE_CLOCK_GRANULARITY:
+        # Timeouts count in minutes: restarting the clock at most every few seconds keeps
+        # reads from writing (and, on SQLite, from queueing for the write lock) each time.
+        db.for_writes(session)
+        session.execute(update(Token).where(Token.token_hash == digest).values(last_used_at=now))
+        session.commit()
     return user, digest
 
 

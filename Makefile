@@ -24,10 +24,10 @@ $(VENV)/.installed: $(UV) uv.lock $(PYPROJECTS)
 
 install: $(VENV)/.installed ## create .venv and install the workspace from uv.lock
 
-run: install ## the gateway on 127.0.0.1:8080 and the five services, SQLite under var/, demo data
+run: install ## the gateway on 127.0.0.1:8080, the five services and svc-leaver, SQLite under var/, demo data
 	@mkdir -p var
 	@cat scripts/run-banner.txt
-	DEMO_DATA=1 GATEWAY_CONFIG=gateway/src/gateway/demo.yaml RATELIMIT_STORAGE_URL=memory:// \
+	DEMO_DATA=1 ADMIN_API=1 GATEWAY_CONFIG=gateway/src/gateway/demo.yaml RATELIMIT_STORAGE_URL=memory:// \
 		$(BIN)/honcho -f Procfile start
 
 test: install ## lint, unit, in-process and end-to-end tests (real PostgreSQL, Redis, gunicorn)

@@ -1,20 +1,38 @@
-"""Gateway benchmark: the same upstream reached directly, through the gateway, and through nginx.
+"""Gateway benchmark: the same upstream reached directly, through nginx, through the gateway and its prototypes.
 
 Run with ``make bench-gateway`` (needs wrk and nginx: ``apt-get install wrk nginx-light``).
-All three targets are measured in one run, on this machine, with wrk over
-loopback. nginx gets the same rate limit (limit_req, per client address) and the
-same IP filter (allow/deny) as the gateway's route, and keeps connections to
-the upstream alive, as the gateway does. Printed: requests per second and
-latency percentiles per target, then gateway/direct and gateway/nginx ratios.
-Options: --duration seconds (default 10), --connections (default 32),
---gateway-workers (default 2), --threads (default 8).
+
+Every target is measured in one run, on this machine, with wrk over loopback:
+after a warm-up, ``--rounds`` rounds in which each target in turn gets
+``--duration`` seconds at ``--connections`` connections (throughput, latency
+percentiles), then each in turn ``--duration`` seconds at one connection
+(median latency). The table shows each figure's median over the rounds; the
+ratios pair each Python server with nginx round by round (nginx runs just
+before the gateway) and take the median, so that load from elsewhere on the
+machine, which drifts during a run, weighs on both sides of a comparison. nginx gets the same
+rate limit (limit_req, per client address), the same IP filter (allow/deny)
+and an access log line per request, and keeps upstream connections alive, as
+the gateway does. The gateway runs with its whole policy on: route match, IP
+filter, a rate limit counted per client (generous, so that every request pays
+for the counting and none is refused), X-Forwarded-*, request id, the JSON
+access line and metrics. The prototypes run that same policy under other
+servers (bench/gateway_prototypes.py).
+
+Printed: a table of the targets, then for each Python server its throughput
+against nginx's, its median added latency at one connection against nginx's,
+and the resident memory of each worker after the load.
+Options: --duration seconds (default 4), --rounds (default 5), --connections
+(default 32), --workers (gateway and nginx worker processes, default 1), --no-prototypes.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +41,7 @@ from pathlib import Path
 
 import yaml
 
-from vendorkit.testing import ServerProcess, free_port, wait_for_port
+from vendorkit.testing import free_port, wait_for_port
 
 HERE = Path(__file__).resolve().parent
 # Generous enough never to refuse in the benchmark, so every request pays for the counting.
@@ -76,25 +94,128 @@ def run_wrk(url: str, duration: int, connections: int, threads: int = 2) -> dict
         value, unit = float(match.group(1)), match.group(2)
         figures[f"p{percentile}"] = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     figures["errors"] = float(non_2xx.group(1)) if non_2xx else 0.0
+    if errors:
+        figures["errors"] += sum(float(n) for n in errors.groups())
     return figures
+
+
+def median_of(runs: list[dict]) -> dict:
+    """Each figure's median over the rounds."""
+    return {
+        kind: {key: statistics.median(run[kind][key] for run in runs) for key in runs[0][kind]}
+        for kind in ("load", "single")
+    }
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    found = [pid]
+    for child in _children(pid):
+        found.extend(descendants(child))
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return children
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process in MB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+def worker_rss(process: subprocess.Popen) -> list[float]:
+    """The resident memory of each serving process (the workers, or the process itself when it serves alone)."""
+    pids = descendants(process.pid)
+    serving = [pid for pid in pids if not _children(pid)] or pids
+    return [rss_mb(pid) for pid in serving]
+
+
+class Target:
+    """A server under test: its command line, or none for the upstream itself."""
+
+    def __init__(self, label: str, command: list[str] | None, port: int, env: dict[str, str] | None = None):
+        self.label = label
+        self.command = command
+        self.port = port
+        self.env = env or {}
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v1/bench"
+
+    def start(self, log: Path) -> None:
+        if self.command is None:
+            return
+        with open(log, "ab") as out:
+            self.process = subprocess.Popen(
+                self.command,
+                env={**os.environ, **self.env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for_port("127.0.0.1", self.port, process=self.process)
+        time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--gateway-workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--no-prototypes", action="store_true")
     args = parser.parse_args()
     require("wrk")
     nginx = require("nginx")
 
     workdir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
-    upstream = ServerProcess("echo_upstream:app", workers=2, threads=8, log_path=workdir / "upstream.log")
-    upstream.env = {"PYTHONPATH": str(HERE)}
-    upstream.wait_healthy = lambda timeout: wait_for_port("127.0.0.1", upstream.port, timeout)  # no /healthz
-    upstream.start()
+    upstream_port = free_port()
+    upstream = Target(
+        "direct",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{upstream_port}",
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+            "--worker-class",
+            "gthread",
+            "--no-control-socket",
+            "echo_upstream:app",
+        ],
+        upstream_port,
+        {"PYTHONPATH": str(HERE)},
+    )
+    upstream.start(workdir / "upstream.log")
 
     config = {
         "trusted_proxies": ["127.0.0.1/32"],
@@ -104,77 +225,127 @@ def main() -> None:
                 "name": "bench",
                 "prefixes": ["/api/v1/"],
                 "dialect": "grommunio",
-                "upstreams": [upstream.url],
+                "upstreams": [f"http://127.0.0.1:{upstream_port}"],
                 "rate_limits": [f"{RATE_PER_SECOND}/second"],
                 "ip_allow": ["127.0.0.0/8"],
             }
         ],
     }
     (workdir / "gateway.yaml").write_text(yaml.safe_dump(config))
-    gateway = ServerProcess(
-        "gateway:create_app()",
-        env={"GATEWAY_CONFIG": str(workdir / "gateway.yaml"), "LOG_LEVEL": "INFO"},
-        workers=args.gateway_workers,
-        threads=args.threads,
-        log_path=workdir / "gateway.log",
-    ).start()
+    gateway_env = {"GATEWAY_CONFIG": str(workdir / "gateway.yaml"), "LOG_LEVEL": "INFO"}
 
     nginx_port = free_port()
     (workdir / "nginx.conf").write_text(
         NGINX_CONF.format(
-            workers=args.gateway_workers,
+            workers=args.workers,
             prefix=workdir,
             rate=RATE_PER_SECOND,
-            upstream_port=upstream.port,
+            upstream_port=upstream_port,
             port=nginx_port,
         )
     )
-    nginx_process = subprocess.Popen(
-        [nginx, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-g", "daemon off;"],
-        stderr=subprocess.DEVNULL,
+    targets = [
+        Target("direct", None, upstream_port),
+        Target(
+            "nginx",
+            [nginx, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-g", "daemon off;"],
+            nginx_port,
+        ),
+    ]
+    port = free_port()
+    targets.append(
+        Target(
+            "gateway",
+            [sys.executable, "-m", "gateway", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)],
+            port,
+            gateway_env,
+        )
     )
-    wait_for_port("127.0.0.1", nginx_port, process=nginx_process)
+    if not args.no_prototypes:
+        for server in ("uvicorn", "granian"):
+            port = free_port()
+            targets.append(
+                Target(
+                    server,
+                    [
+                        sys.executable,
+                        str(HERE / "gateway_prototypes.py"),
+                        server,
+                        "--bind",
+                        f"127.0.0.1:{port}",
+                        "--workers",
+                        str(args.workers),
+                    ],
+                    port,
+                    gateway_env,
+                )
+            )
 
-    targets = {
-        "direct": f"{upstream.url}/api/v1/bench",
-        "gateway": f"{gateway.url}/api/v1/bench",
-        "nginx": f"http://127.0.0.1:{nginx_port}/api/v1/bench",
-    }
-    results: dict[str, dict[str, dict[str, float]]] = {}
+    rounds: dict[str, list[dict]] = {target.label: [] for target in targets}
+    rss: dict[str, list[float]] = {}
     try:
-        for label, url in targets.items():
-            run_wrk(url, 2, args.connections)  # warm-up: pools filled, code paths hot
-            results[label] = {
-                "load": run_wrk(url, args.duration, args.connections),
-                "single": run_wrk(url, args.duration, 1, threads=1),
-            }
-            time.sleep(1)
+        for target in targets:
+            target.start(workdir / f"{target.label}.log")
+            run_wrk(target.url, 2, args.connections)  # warm-up: pools filled, code paths hot
+        # Round after round, every target in turn (nginx just before the gateway): load
+        # from elsewhere on the machine drifts during a run, and figures taken moments
+        # apart, compared round by round, feel the same load.
+        for _round in range(args.rounds):
+            loads = {}
+            for target in targets:
+                run_wrk(target.url, 1, args.connections)
+                loads[target.label] = run_wrk(target.url, args.duration, args.connections)
+                if target.process is not None and target.label != "nginx":
+                    rss[target.label] = worker_rss(target.process)
+            for target in targets:
+                single = run_wrk(target.url, args.duration, 1, threads=1)
+                rounds[target.label].append({"load": loads[target.label], "single": single})
     finally:
-        nginx_process.terminate()
-        gateway.stop()
+        for target in targets:
+            target.stop()
         upstream.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+    results = {label: median_of(runs) | {"rss": rss.get(label, [])} for label, runs in rounds.items()}
 
     print(
-        f"\nwrk over loopback, {args.duration}s per run; load = {args.connections} connections, single = 1 connection"
+        f"\nwrk over loopback, {args.duration}s per run, medians of {args.rounds} rounds; load = "
+        f"{args.connections} connections, single = 1 connection; {args.workers} worker(s) for nginx "
+        "and every Python server"
     )
     print(
-        f"{'target':<9}{'req/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'non-2xx':>9}   {'1-conn p50 ms':>14}"
+        f"{'target':<9}{'req/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'errors':>9}"
+        f"{'1-conn p50 ms':>15}{'RSS/worker MB':>16}"
     )
     for label, figures in results.items():
         load, single = figures["load"], figures["single"]
+        rss = "/".join(f"{mb:.0f}" for mb in figures["rss"]) or "-"
         print(
             f"{label:<9}{load['rps']:>10.0f}{load['p50']:>9.2f}{load['p90']:>9.2f}{load['p99']:>9.2f}"
-            f"{load['errors']:>9.0f}   {single['p50']:>14.3f}"
+            f"{load['errors']:>9.0f}{single['p50']:>15.3f}{rss:>16}"
         )
-    gw, direct, ng = results["gateway"], results["direct"], results["nginx"]
-    print()
-    print(f"throughput gateway/direct: {gw['load']['rps'] / direct['load']['rps']:.2f}x")
-    print(f"throughput gateway/nginx:  {gw['load']['rps'] / ng['load']['rps']:.2f}x   (target >= 0.80x)")
-    added_gateway = gw["single"]["p50"] - direct["single"]["p50"]
+    direct, ng = results["direct"], results["nginx"]
     added_nginx = ng["single"]["p50"] - direct["single"]["p50"]
-    print(f"median added latency, 1 connection: gateway {added_gateway:.3f} ms, nginx {added_nginx:.3f} ms")
-    print(f"gateway minus nginx: {added_gateway - added_nginx:.3f} ms   (target <= 0.5 ms)")
+    print(
+        f"\nnginx: throughput {ng['load']['rps'] / direct['load']['rps']:.2f}x direct, "
+        f"median added latency {added_nginx:.3f} ms"
+    )
+    print("Paired with nginx round by round (medians; each round's figure in brackets):")
+    for label in results:
+        if label in ("direct", "nginx"):
+            continue
+        pairs = list(zip(rounds[label], rounds["nginx"], strict=True))
+        ratios = [run["load"]["rps"] / nginx_run["load"]["rps"] for run, nginx_run in pairs]
+        # The added latencies' difference: the direct figure cancels out.
+        over = [run["single"]["p50"] - nginx_run["single"]["p50"] for run, nginx_run in pairs]
+        rss = max(results[label]["rss"], default=0.0)
+        marker = " (chosen)" if label == "gateway" else ""
+        print(
+            f"{label + marker:<19} throughput {statistics.median(ratios):.2f}x nginx "
+            f"[{', '.join(f'{r:.2f}' for r in ratios)}] (bar >= 0.50x, aim 0.80x); "
+            f"median latency at 1 connection {statistics.median(over):+.3f} ms over nginx's "
+            f"[{', '.join(f'{o:+.3f}' for o in over)}] (bar <= 0.5 ms); "
+            f"RSS/worker {rss:.0f} MB (bar < 60 MB)"
+        )
 
 
 if __name__ == "__main__":

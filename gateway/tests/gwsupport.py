@@ -1,4 +1,4 @@
-"""A small real HTTP upstream for the gateway tests: echoes what it received."""
+"""Gateway test support: a real echoing upstream, and werkzeug's test client with a chosen peer address."""
 
 from __future__ import annotations
 

@@ -73,14 +73,15 @@ def test_the_demo_configuration_is_valid_and_routes_all_five_services():
         "/api/v1/": "wipe",
         "/v1/": "bulkuser",
         "/webconsole/api/": "offboard",
+        "/commandcenter/api/": "offboard",
         "/mdm-admin/": "emm",
         "/oauth2/": "emm",
         "/AktionNEXT/API/": "agenda",
     }
     for r in config.routes:
-        # The contract: at least 50 a second and 3,000 a minute per client and route.
+        # A test suite running flat out from one address is never refused.
         limits = {item.GRANULARITY.name: item.amount for item in r.rate_limits}
-        assert limits["second"] >= 50 and limits["minute"] >= 3000
+        assert limits["second"] >= 1000 and limits["minute"] >= 60000
 
 
 def test_the_environment_chooses_the_rate_limit_storage():

@@ -173,6 +173,23 @@ def test_the_dnl_and_aktion_body_limits_use_their_own_codes(make_gateway, upstre
     assert aktion.json["Result"]["Code"] == 1002
 
 
+def test_the_aktion_body_limit_answers_in_the_plain_envelope(make_gateway, upstream):
+    _, client = make_gateway(
+        route("aktion", prefixes=["/AktionNEXT/API/"], dialect="aktion", upstreams=[upstream]),
+        max_body_bytes=4,
+    )
+    aktion = client.post("/AktionNEXT/API/login", data=b"12345")
+    assert aktion.status_code == 413
+    assert aktion.json == {
+        "Result": {
+            "Message": "Entry parameter missing or parameter bindigs failed",
+            "Code": 1002,
+            "ModelStateErr": None,
+        },
+        "Request": None,
+    }
+
+
 class FlakyUpstream:
     """A raw HTTP server whose first ``failures`` connections close without answering."""
 

@@ -122,6 +122,15 @@ def test_every_dependency_waits_until_healthy(compose):
     assert set(depends_on(compose["services"]["gateway"])) == {"redis", *SERVICES}
 
 
+def test_the_gateway_service_gives_the_gateway_command_its_address_and_workers(compose, filled_env):
+    gateway = interpolate(compose["services"], filled_env)["gateway"]
+    arguments = [str(a) for a in gateway["command"]]
+    assert arguments[arguments.index("--bind") + 1] == "0.0.0.0:8080"
+    assert int(arguments[arguments.index("--workers") + 1]) >= 1
+    (port,) = gateway["ports"]
+    assert str(port).endswith(":8080")
+
+
 def test_only_the_gateway_is_published(compose):
     published = {name for name, service in compose["services"].items() if service.get("ports")}
     assert published == {"gateway"}

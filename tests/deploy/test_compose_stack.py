@@ -7,7 +7,7 @@ equivalents: service DNS names and ports become loopback ports (a PostgreSQL
 database and role per service, as the postgres image creates them; a Redis with
 the .env password; an SMTP catcher for mailpit), and the gateway's fixed address
 on the services network, which the services trust, becomes 127.0.0.1. And each
-process runs one gunicorn worker instead of GUNICORN_WORKERS=2, to spare the test
+process runs one worker instead of two, to spare the test
 machine's CPU: several processes sharing one database is what the scaling test
 below checks, with three replicas migrating a new database at once.
 """
@@ -67,6 +67,18 @@ class ImageProcess(ServerProcess):
 
     def log_lines(self) -> list[str]:
         return self.log_path.read_text(errors="replace").splitlines()
+
+
+@dataclass
+class GatewayImageProcess(ImageProcess):
+    """The gateway image's entrypoint with compose's arguments, on a local port, with one worker."""
+
+    def command(self) -> list[str]:
+        program, *arguments = self.cmd
+        assert program == "gateway"
+        arguments[arguments.index("--bind") + 1] = f"{self.host}:{self.port}"
+        arguments[arguments.index("--workers") + 1] = "1"
+        return [sys.executable, "-m", "gateway", *arguments]
 
 
 def image_of(folder: str) -> tuple[list[str], dict[str, str]]:
@@ -184,8 +196,13 @@ def compose_stack(postgres, tmp_path_factory):
     (workdir / "gateway.yaml").write_text(yaml.safe_dump(gateway_config))
     gateway_env = local_env("gateway")
     gateway_env["GATEWAY_CONFIG"] = str(workdir / "gateway.yaml")
-    command, _ = image_of("gateway")
-    gateway = ImageProcess(app=command[-1], cmd=command, env=gateway_env, log_path=workdir / "gateway.log")
+    # The image's entrypoint, with the arguments compose gives it in place of the image's CMD.
+    _, stages = parse_dockerfile(component("gateway").dockerfile)
+    (entrypoint,) = stages[-1].all("ENTRYPOINT")
+    command = [*entrypoint.exec_form, *(str(a) for a in services["gateway"]["command"])]
+    gateway = GatewayImageProcess(
+        app="gateway", cmd=command, env=gateway_env, log_path=workdir / "gateway.log"
+    )
 
     try:
         # Compose starts the services together once their databases are healthy, then the gateway.
@@ -219,6 +236,8 @@ ROUTE_REQUESTS = [
     ("bulkuser", "GET", "/v1/user/list", {}, None, 401,
      lambda body: body["success"] is False and body["error_type"] == "unauthenticated_error"),
     ("offboard", "POST", "/webconsole/api/Logout", {"Accept": "application/json"}, None, 401,
+     lambda body: body == {"errorCode": 5, "errorMessage": "Access denied"}),
+    ("offboard", "POST", "/commandcenter/api/Logout", {"Accept": "application/json"}, None, 401,
      lambda body: body == {"errorCode": 5, "errorMessage": "Access denied"}),
     ("emm", "GET", "/mdm-admin/users", {}, None, 401,
      lambda body: body == {"statusCode": 401, "messageFromServer": "Failed to authorize incoming request"}),
@@ -298,6 +317,7 @@ def test_scaling_svc_emm_spreads_its_traffic_over_every_replica(compose_stack, p
     """
     from gateway.app import Gateway
     from gateway.config import parse_config
+    from gateway.testing import GatewayLoop, InProcessGateway
 
     stack_emm = compose_stack.services["svc-emm"]
     database = urllib.parse.urlsplit(stack_emm.env["DATABASE_URL"])
@@ -328,7 +348,8 @@ def test_scaling_svc_emm_spreads_its_traffic_over_every_replica(compose_stack, p
         raw["routes"] = [emm]
         config = parse_config(raw, {"RATELIMIT_STORAGE_URL": "memory://"})
         gateway = Gateway(config, resolver=lambda host, port: list(answers[host]))
-        client = Client(gateway)
+        loop = GatewayLoop()
+        client = Client(InProcessGateway(gateway, loop))
 
         def send(tag: str) -> None:
             response = client.get("/mdm-admin/users", headers={"X-Request-ID": tag}, environ_base={"REMOTE_ADDR": "127.0.0.9"})  # fmt: skip
@@ -349,7 +370,8 @@ def test_scaling_svc_emm_spreads_its_traffic_over_every_replica(compose_stack, p
         hits = [served_by(tag) for tag in tags]
         assert all(len(h) == 1 for h in hits), hits
         assert sorted({h[0] for h in hits}) == [0, 1, 2]
-        gateway.routes["emm"].upstreams.close()
+        loop.run(gateway.close())
+        loop.close()
     finally:
         with ThreadPoolExecutor(len(replicas)) as pool:
             list(pool.map(ImageProcess.stop, replicas))

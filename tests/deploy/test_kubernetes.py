@@ -161,6 +161,21 @@ def test_the_gateway_mounts_its_routes_which_name_the_headless_services(rendered
     assert generated(resources, "ConfigMap", "gateway-config") is config_map
 
 
+def test_the_gateway_container_runs_the_gateway_command_on_its_port(rendered):
+    _, resources = rendered
+    deployment = find(resources, "Deployment", "gateway")
+    container = pod_container(deployment)
+    # The image's entrypoint is the gateway command; the Deployment gives its arguments.
+    arguments = container["args"]
+    host, _, port = arguments[arguments.index("--bind") + 1].rpartition(":")
+    assert host == "0.0.0.0"
+    (http_port,) = [p for p in container["ports"] if p["name"] == "http"]
+    assert int(port) == http_port["containerPort"]
+    workers = int(arguments[arguments.index("--workers") + 1])
+    # One worker per CPU the container may use.
+    assert workers == int(container["resources"]["limits"]["cpu"])
+
+
 def test_kubernetes_and_compose_route_alike():
     k8s = yaml.safe_load((K8S / "base" / "gateway-routes.yaml").read_text())
     compose = yaml.safe_load(COMPOSE_GATEWAY_CONFIG.read_text())

@@ -137,11 +137,20 @@ def test_gunicorn_exits_non_zero_naming_the_demo_secret(tmp_path):
 
 
 @pytest.mark.e2e
-def test_gunicorn_exits_non_zero_when_the_gateway_config_is_invalid(tmp_path):
+def test_the_gateway_command_exits_non_zero_when_its_config_is_invalid(tmp_path):
     config = tmp_path / "gateway.yaml"
     config.write_text(
         "routes:\n  - {name: wipe, prefixes: [/api/v1/], dialect: nosuch, upstreams: [http://svc-wipe:8000]}\n"
     )
-    result = gunicorn("gateway:create_app()", {"GATEWAY_CONFIG": str(config)})
+    base = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_PREFIXES)}
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "--bind", f"127.0.0.1:{free_port()}", "--workers", "2"],
+        env={**base, "GATEWAY_CONFIG": str(config)},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode != 0
     assert "routes[0].dialect" in result.stdout + result.stderr

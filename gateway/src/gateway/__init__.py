@@ -2,7 +2,7 @@
 
 
 def create_app():
-    """Build the gateway's WSGI app from GATEWAY_CONFIG."""
+    """Build the gateway from GATEWAY_CONFIG (raises ConfigError, naming the field, when it is wrong)."""
     from gateway.app import build_from_environment
 
     return build_from_environment()

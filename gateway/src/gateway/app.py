@@ -1,21 +1,30 @@
-"""The gateway as a WSGI app: route, filter, limit, forward, and answer refusals in the vendor's envelope."""
+"""The gateway's policy: route, filter, limit, forward, and answer refusals in the vendor's envelope.
+
+``Gateway.respond`` takes one parsed request and returns the complete reply;
+it knows nothing of sockets, so the HTTP server (gateway.server) and the
+tests' in-process client drive the very same code.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import io
 import json
 import logging
 import os
+import random
 import time
 import urllib.parse
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http import HTTPStatus
 
-import urllib3
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
-from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request as WerkzeugRequest
+from werkzeug.wrappers import Response
 
 from gateway import docs
+from gateway.accesslog import AccessLog
+from gateway.client import ConnectFailed, ConnectionBroken, ReadTimedOut, UpstreamResponse
 from gateway.config import GatewayConfig, Override, Route, load_config
 from gateway.metrics import Metrics
 from gateway.ratelimit import Decision, RateLimiter, StorageUnavailable
@@ -25,21 +34,156 @@ from vendorkit.dialects import Dialect, Refusal, get_dialect
 from vendorkit.netaddr import client_address, in_networks, parse_address
 
 log = logging.getLogger("gateway")
-access_log = logging.getLogger("gateway.access")
 
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "trailers", "upgrade"}
 )
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# Request headers the gateway sets itself (Host, Content-Length) or must not pass on:
+# the body is read in full, so an Expect: 100-continue has been answered here.
+NOT_FORWARDED = frozenset({"host", "content-length", "expect"})
+# Like nginx, the gateway states the Date itself and does not pass on the upstream's Server.
+NOT_RETURNED = frozenset({"content-length", "x-request-id", "date", "server"})
+# Request headers never passed on as the client sent them: hop-by-hop, set by the
+# gateway per attempt, or rewritten by it (X-Forwarded-For, X-Request-ID).
+NOT_PASSED_ON = NOT_FORWARDED | HOP_BY_HOP | {"x-forwarded-for", "x-request-id"}
+# Response headers not returned: hop-by-hop, or restated by the gateway.
+NOT_PASSED_BACK = NOT_RETURNED | HOP_BY_HOP
+
+# What the services' HTTP servers accept (gunicorn's limits: 100 header fields, lines of
+# 8,190 bytes; waitress's: 64 KiB of request line and headers in all). A request the
+# gateway would forward beyond them is refused here, in JSON, instead.
+UPSTREAM_MAX_HEADERS = 100
+UPSTREAM_MAX_HEADER_LINE = 8190
+UPSTREAM_MAX_REQUEST_LINE = 8190
+UPSTREAM_MAX_HEADER_BYTES = 65536
+# Room for the request line and the Host and Content-Length lines added per attempt.
+ATTEMPT_HEADROOM = UPSTREAM_MAX_REQUEST_LINE + 2 * 300
 
 
-def _is_hop_by_hop(name: str, listed: frozenset[str]) -> bool:
-    lower = name.lower()
-    return lower in HOP_BY_HOP or lower.startswith("proxy-") or lower in listed
+NO_TOKENS: frozenset[str] = frozenset()
 
 
 def _connection_tokens(value: str | None) -> frozenset[str]:
-    return frozenset(t.strip().lower() for t in (value or "").split(",") if t.strip())
+    if not value:
+        return NO_TOKENS
+    return frozenset(t.strip().lower() for t in value.split(",") if t.strip())
+
+
+# The version (4) and variant (RFC 4122) bits of a random UUID.
+VERSION_4_MASK = ~((0xF000 << 64) | (0xC000 << 48))
+VERSION_4_BITS = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_request_id() -> str:
+    """A random UUID (version 4) for a request that brought no usable id.
+
+    Request ids are correlation handles, not secrets: the process's PRNG is
+    enough, and spares a system call per request.
+    """
+    digits = f"{random.getrandbits(128) & VERSION_4_MASK | VERSION_4_BITS:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+def request_id_from(header_value: str | None) -> str:
+    """The client's request id if well-formed (1-128 of ``A-Za-z0-9._-``), else a new one."""
+    if header_value and logs.REQUEST_ID_PATTERN.fullmatch(header_value):
+        return header_value
+    return new_request_id()
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase of ``status`` (empty for unknown codes)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+@dataclass(slots=True)
+class GatewayRequest:
+    """One request as the HTTP layer read it.
+
+    ``target`` is the request target exactly as sent (path and query);
+    ``body`` is None when it exceeded ``max_body_bytes`` (the HTTP layer
+    stopped reading it).
+    """
+
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    peer: str
+    body: bytes | None = b""
+    scheme: str = "http"
+    path: str = ""
+    _index: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            raw_path = self.target.split("?", 1)[0]
+            self.path = urllib.parse.unquote(raw_path, encoding="latin-1") or "/"
+
+    def header(self, lower_name: str) -> str | None:
+        """The value of a header (repeated ones joined by ", "), by its lower-case name."""
+        index = self._index
+        if index is None:
+            index = {}
+            for name, value in self.headers:
+                lower = name.lower()
+                index[lower] = f"{index[lower]}, {value}" if lower in index else value
+            self._index = index
+        return index.get(lower_name)
+
+    def werkzeug(self) -> WerkzeugRequest:
+        """A werkzeug view of this request, for the dialects (they read Accept and the body's type)."""
+        environ = {
+            "REQUEST_METHOD": self.method,
+            "PATH_INFO": self.path,
+            "QUERY_STRING": self.target.split("?", 1)[1] if "?" in self.target else "",
+            "SERVER_NAME": "gateway",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": self.scheme,
+            "wsgi.input": io.BytesIO(b""),
+            "REMOTE_ADDR": self.peer,
+        }
+        for name, value in self.headers:
+            key = name.upper().replace("-", "_")
+            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                environ[key] = value
+            else:
+                environ["HTTP_" + key] = value
+        return WerkzeugRequest(environ)
+
+
+@dataclass(slots=True)
+class Reply:
+    """What the gateway answers: status, headers (Content-Length included) and the whole body."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    reason: str = ""
+    upstream: str | None = None
+    route: str | None = None
+
+    @classmethod
+    def of(cls, response: Response) -> Reply:
+        """A werkzeug response as a reply."""
+        body = response.get_data()
+        headers = [(k, v) for k, v in response.headers.to_wsgi_list() if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        return cls(response.status_code, headers, body, reason_phrase(response.status_code))
+
+
+def json_reply(status: int, payload: dict, headers: list[tuple[str, str]] | None = None) -> Reply:
+    """A neutral JSON reply (the gateway's own endpoints and refusals outside any route)."""
+    body = json.dumps(payload).encode()
+    return Reply(
+        status,
+        [*(headers or []), ("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        body,
+    )
 
 
 @dataclass
@@ -50,33 +194,20 @@ class RouteRuntime:
     dialect: Dialect
     upstreams: UpstreamSet
     overrides: dict[str, Override]
+    limit_header: str | None = field(default=None)
 
+    def __post_init__(self) -> None:
+        # The filter's verdict depends on the address alone: remember it per address.
+        self.admits = functools.lru_cache(maxsize=4096)(self._admits)
 
-@dataclass
-class Reply:
-    """What the gateway answers, ready for start_response."""
-
-    status: int
-    status_line: str
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    @classmethod
-    def of(cls, response: Response) -> Reply:
-        return cls(
-            response.status_code, response.status, response.headers.to_wsgi_list(), response.get_data()
-        )
-
-
-@dataclass
-class Upstreamed:
-    """An upstream's answer."""
-
-    status: int
-    reason: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    endpoint: str
+    def _admits(self, client: str) -> bool:
+        route = self.route
+        if not (route.ip_deny or route.ip_allow):
+            return True
+        address = parse_address(client)
+        if in_networks(address, route.ip_deny):
+            return False
+        return not route.ip_allow or in_networks(address, route.ip_allow)
 
 
 class UpstreamFailed(Exception):
@@ -87,12 +218,20 @@ class UpstreamFailed(Exception):
 
 
 class Gateway:
-    """The WSGI callable."""
+    """The gateway's policy over a validated configuration."""
 
     def __init__(self, config: GatewayConfig, *, resolver: Resolver = system_resolver):
         self.config = config
         self.limiter = RateLimiter(config.rate_limit_storage)
         self.metrics = Metrics()
+        self.access_log = AccessLog()
+        # Both depend on the peer address alone, and parsing addresses is costly.
+        self._peer_client = functools.lru_cache(maxsize=4096)(
+            lambda peer: client_address(peer, [], config.trusted_proxies)
+        )
+        self.peer_trusted = functools.lru_cache(maxsize=4096)(
+            lambda peer: in_networks(parse_address(peer), config.trusted_proxies)
+        )
         self.routes: dict[str, RouteRuntime] = {}
         prefixes: list[tuple[str, RouteRuntime]] = []
         for route in config.routes:
@@ -108,6 +247,7 @@ class Gateway:
                     resolver=resolver,
                 ),
                 overrides={o.path: o for o in route.overrides},
+                limit_header=route.limit_header.lower() if route.limit_header else None,
             )
             self.routes[route.name] = runtime
             prefixes.extend((prefix, runtime) for prefix in route.prefixes)
@@ -115,48 +255,55 @@ class Gateway:
         self.prefixes = sorted(prefixes, key=lambda item: len(item[0]), reverse=True)
         self.docs_page = docs.render_page(list(self.routes))
 
-    # -- WSGI ---------------------------------------------------------------
+    # -- one request ------------------------------------------------------------
 
-    def __call__(self, environ, start_response):
+    async def respond(self, request: GatewayRequest) -> Reply:
+        """Answer one request completely; it is logged and counted in metrics right after."""
         started = time.perf_counter()
-        request_id = logs.request_id_from(environ.get("HTTP_X_REQUEST_ID"))
-        peer = environ.get("REMOTE_ADDR", "")
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
-        client = client_address(peer, [forwarded] if forwarded else [], self.config.trusted_proxies)
-        path = environ.get("PATH_INFO", "") or "/"
-        method = environ.get("REQUEST_METHOD", "GET")
-
+        request_id = request_id_from(request.header("x-request-id"))
+        client = self.client_of(request)
+        path = request.path
         if path.startswith("/_gateway/"):
-            reply = Reply.of(self.own_endpoint(path, environ))
-            route_name, upstream = "_gateway", None
+            reply = await self.own_endpoint(request)
+            reply.route = "_gateway"
         else:
             runtime = self.match(path)
             if runtime is None:
-                reply = Reply.of(_json(404, {"message": f"No route for {path}"}))
-                route_name, upstream = "", None
+                reply = json_reply(404, {"message": f"No route for {path}"})
             else:
-                route_name = runtime.route.name
-                reply, upstream = self.handle(runtime, environ, client, request_id)
-
+                reply = await self.handle(runtime, request, client, request_id)
+                reply.route = runtime.route.name
         reply.headers.append(("X-Request-ID", request_id))
         duration = time.perf_counter() - started
-        if route_name != "_gateway":
-            label = route_name or "(none)"
-            self.metrics.requests.labels(label, str(reply.status)).inc()
-            self.metrics.duration.labels(label).observe(duration)
-        logs.log_request(
-            access_log,
+        # Counted now, so that the metrics never lag behind an answer a client has seen;
+        # the access line is written once the caller has sent the reply on its way (the
+        # next turn of the loop), so that the client does not wait for it.
+        if reply.route != "_gateway":
+            self.metrics.observe(reply.route or "(none)", reply.status, duration)
+        asyncio.get_running_loop().call_soon(self.log, reply, request, client, request_id, duration)
+        return reply
+
+    def client_of(self, request: GatewayRequest) -> str:
+        """The client address: the peer, or behind trusted proxies the address they forwarded."""
+        forwarded = request.header("x-forwarded-for")
+        if not forwarded:
+            return self._peer_client(request.peer)
+        return client_address(request.peer, [forwarded], self.config.trusted_proxies)
+
+    def log(
+        self, reply: Reply, request: GatewayRequest, client: str, request_id: str, duration: float
+    ) -> None:
+        """The request's access-log line."""
+        self.access_log.write(
             request_id=request_id,
-            route=route_name or None,
-            method=method,
-            path=path,
+            route=reply.route,
+            method=request.method,
+            path=request.path,
             status=reply.status,
-            upstream=upstream,
+            upstream=reply.upstream,
             duration_ms=round(duration * 1000, 3),
             client=client,
         )
-        start_response(reply.status_line, reply.headers)
-        return [reply.body]
 
     def match(self, path: str) -> RouteRuntime | None:
         """The route with the longest prefix of ``path``."""
@@ -165,56 +312,111 @@ class Gateway:
                 return runtime
         return None
 
-    # -- a routed request ---------------------------------------------------
+    def refusal(
+        self,
+        runtime: RouteRuntime | None,
+        request: GatewayRequest | None,
+        kind: Refusal,
+        client: str = "",
+        headers: list[tuple[str, str]] | None = None,
+    ) -> Reply:
+        """A refusal in the route's dialect."""
+        response = runtime.dialect.refusal(
+            kind, request.werkzeug() if request else None, client_ip=client, method=request.method
+        )
+        reply = Reply.of(response)
+        if headers:
+            reply.headers.extend(headers)
+        return reply
 
-    def handle(self, runtime: RouteRuntime, environ, client: str, request_id: str):
-        """Filter, limit and forward one request; returns the reply and the upstream used."""
-        route, dialect = runtime.route, runtime.dialect
-        method = environ.get("REQUEST_METHOD", "GET")
-        path = environ.get("PATH_INFO", "")
+    def http_error(self, status: int, message: str, request: GatewayRequest | None) -> Reply:
+        """A refusal of the HTTP layer (400, 408, 414, 431): the route's dialect if the path routes, else neutral."""
+        runtime = self.match(request.path) if request is not None and request.path else None
+        if runtime is None:
+            reply = json_reply(status, {"message": message})
+        else:
+            reply = Reply.of(runtime.dialect.generic_error(status, message, request.werkzeug()))
+            reply.route = runtime.route.name
+        reply.reason = reason_phrase(status)
+        return reply
 
-        def refuse(kind: Refusal, *extra_headers: tuple[str, str]) -> Reply:
-            response = dialect.refusal(kind, Request(environ), client_ip=client, method=method)
-            reply = Reply.of(response)
-            reply.headers.extend(extra_headers)
-            return reply
+    def refused_below_http(self, status: int, message: str, request: GatewayRequest | None) -> Reply:
+        """Answer, log and count a request the HTTP layer refused."""
+        reply = self.http_error(status, message, request)
+        request_id = request_id_from(request.header("x-request-id") if request else None)
+        reply.headers.append(("X-Request-ID", request_id))
+        if request is not None:
+            self.metrics.observe(reply.route or "(none)", status, 0.0)
+            self.log(reply, request, self.client_of(request), request_id, 0.0)
+        else:
+            self.access_log.write(request_id=request_id, route=None, status=status, refused=message)
+            self.metrics.observe("(none)", status, 0.0)
+        return reply
+
+    async def handle(
+        self, runtime: RouteRuntime, request: GatewayRequest, client: str, request_id: str
+    ) -> Reply:
+        """Filter, limit and forward one routed request."""
+        route = runtime.route
+        method = request.method
 
         if route.methods is not None and method not in route.methods:
-            return refuse(Refusal.METHOD_NOT_ALLOWED, ("Allow", ", ".join(sorted(route.methods)))), None
+            allow = ("Allow", ", ".join(sorted(route.methods)))
+            return self.refusal(runtime, request, Refusal.METHOD_NOT_ALLOWED, client, [allow])
 
-        address = parse_address(client)
-        if in_networks(address, route.ip_deny) or (
-            route.ip_allow and not in_networks(address, route.ip_allow)
-        ):
+        if not runtime.admits(client):
             self.metrics.ip_refusals.labels(route.name).inc()
-            return refuse(Refusal.IP_DENIED), None
+            return self.refusal(runtime, request, Refusal.IP_DENIED, client)
 
-        override = runtime.overrides.get(path)
-        decision = self.rate_limit(runtime, override, environ, client)
+        override = runtime.overrides.get(request.path) if runtime.overrides else None
+        decision = await self.rate_limit(runtime, override, request, client)
         if decision is None:  # storage down and the gateway fails closed
-            return refuse(Refusal.STORAGE_UNAVAILABLE), None
+            return self.refusal(runtime, request, Refusal.STORAGE_UNAVAILABLE, client)
         if not decision.allowed:
             self.metrics.ratelimit_refusals.labels(route.name).inc()
             retry = ("Retry-After", str(decision.retry_after or 1))
-            return refuse(Refusal.RATE_LIMITED, *decision.headers, retry), None
+            return self.refusal(runtime, request, Refusal.RATE_LIMITED, client, [*decision.headers, retry])
 
-        body = self.read_body(environ)
-        if body is None:
-            return refuse(Refusal.BODY_TOO_LARGE, *decision.headers), None
+        if request.body is None:
+            return self.refusal(runtime, request, Refusal.BODY_TOO_LARGE, client, decision.headers)
 
+        head = self.upstream_head(request, client, request_id)
+        if head is None:
+            return self.with_headers(
+                self.http_error(431, "Request header fields too large", request), decision.headers
+            )
         try:
-            answer = self.forward(runtime, environ, body, client, request_id)
+            answer, endpoint = await self.forward(runtime, request, head)
         except UpstreamFailed as failure:
-            return refuse(failure.kind, *decision.headers), failure.endpoint or None
-        headers = answer.headers
-        if method != "HEAD" or not any(name == "Content-Length" for name, _ in headers):
-            headers.append(("Content-Length", str(len(answer.body))))
+            reply = self.refusal(runtime, request, failure.kind, client, decision.headers)
+            reply.upstream = failure.endpoint or None
+            return reply
+        listed = _connection_tokens(next((v for n, v in answer.headers if n.lower() == "connection"), None))
+        headers = []
+        upstream_length = None
+        for name, value in answer.headers:
+            lower = name.lower()
+            if lower == "content-length":
+                upstream_length = value
+            elif not (lower in NOT_PASSED_BACK or lower.startswith("proxy-") or (listed and lower in listed)):
+                headers.append((name, value))
+        if method == "HEAD":
+            if upstream_length is not None:
+                headers.append(("Content-Length", upstream_length))
+            body = b""
+        else:
+            body = answer.body
+            headers.append(("Content-Length", str(len(body))))
         headers.extend(decision.headers)
-        status_line = f"{answer.status} {answer.reason or HTTP_STATUS_CODES.get(answer.status, '')}".strip()
-        return Reply(answer.status, status_line, headers, answer.body), answer.endpoint
+        return Reply(answer.status, headers, body, answer.reason, upstream=endpoint)
 
-    def rate_limit(
-        self, runtime: RouteRuntime, override: Override | None, environ, client: str
+    @staticmethod
+    def with_headers(reply: Reply, headers: list[tuple[str, str]]) -> Reply:
+        reply.headers.extend(headers)
+        return reply
+
+    async def rate_limit(
+        self, runtime: RouteRuntime, override: Override | None, request: GatewayRequest, client: str
     ) -> Decision | None:
         """Count the request; None when the storage is down and the gateway fails closed."""
         route = runtime.route
@@ -223,12 +425,11 @@ class Gateway:
             return Decision(True)
         scope = f"{route.name}:{override.path}" if override else route.name
         key = client
-        header = route.limit_header
-        if header:
-            value = environ.get("HTTP_" + header.upper().replace("-", "_"))
+        if runtime.limit_header:
+            value = request.header(runtime.limit_header)
             key = f"header:{value}" if value else client
         try:
-            return self.limiter.check(items, scope, key)
+            return await self.limiter.check(items, scope, key)
         except StorageUnavailable as exc:
             self.metrics.storage_failures.inc()
             log.warning("rate-limit storage unavailable: %s", exc, extra={"fields": {"route": route.name}})
@@ -236,102 +437,90 @@ class Gateway:
                 return None
             return Decision(True)
 
-    def read_body(self, environ) -> bytes | None:
-        """The request body, or None when it exceeds ``max_body_bytes``."""
-        limit = self.config.max_body_bytes
-        length_header = environ.get("CONTENT_LENGTH")
-        stream = environ.get("wsgi.input")
-        if length_header:
-            try:
-                length = int(length_header)
-            except ValueError:
-                length = 0
-            if length > limit:
-                return None
-            return stream.read(length) if stream and length > 0 else b""
-        if stream is None or not environ.get("wsgi.input_terminated"):
-            return b""
-        body = stream.read(limit + 1)
-        return None if len(body) > limit else body
+    def upstream_head(self, request: GatewayRequest, client: str, request_id: str) -> list[str] | None:
+        """The header lines for the upstream (Host excepted), or None when the upstream would refuse them.
 
-    def upstream_headers(self, environ, client: str, request_id: str) -> dict[str, str]:
-        """The request's headers for the upstream: hop-by-hop dropped, X-Forwarded-* and X-Request-ID set."""
-        listed = _connection_tokens(environ.get("HTTP_CONNECTION"))
-        headers: dict[str, str] = {}
-        for key, value in environ.items():
-            if key.startswith("HTTP_"):
-                name = key[5:].replace("_", "-").title()
-            elif key in ("CONTENT_TYPE",):
-                name = "Content-Type"
-            else:
+        Hop-by-hop headers are dropped; X-Forwarded-* and X-Request-ID are set.
+        """
+        listed = _connection_tokens(request.header("connection"))
+        lines: list[str] = []
+        for name, value in request.headers:
+            lower = name.lower()
+            if (
+                lower in NOT_PASSED_ON
+                or lower.startswith("proxy-")
+                or (listed and lower in listed)
+                or (not value and lower in ("x-forwarded-proto", "x-forwarded-host"))
+            ):
                 continue
-            # The body is already read in full, so an Expect: 100-continue has been answered here.
-            if _is_hop_by_hop(name, listed) or name in ("Host", "Content-Length", "Expect") or not value:
-                continue
-            headers[name] = value
-        peer = environ.get("REMOTE_ADDR", "")
-        previous = environ.get("HTTP_X_FORWARDED_FOR")
-        headers["X-Forwarded-For"] = f"{previous}, {peer}" if previous else peer
-        peer_trusted = in_networks(parse_address(peer), self.config.trusted_proxies)
-        if not (peer_trusted and environ.get("HTTP_X_FORWARDED_PROTO")):
-            headers["X-Forwarded-Proto"] = environ.get("wsgi.url_scheme", "http")
-        if not (peer_trusted and environ.get("HTTP_X_FORWARDED_HOST")):
-            host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+            lines.append(f"{name}: {value}")
+        peer = request.peer
+        previous = request.header("x-forwarded-for")
+        lines.append(f"X-Forwarded-For: {previous}, {peer}" if previous else f"X-Forwarded-For: {peer}")
+        peer_trusted = self.peer_trusted(peer)
+        if not (peer_trusted and request.header("x-forwarded-proto")):
+            lines = [line for line in lines if not line[:18].lower().startswith("x-forwarded-proto:")]
+            lines.append(f"X-Forwarded-Proto: {request.scheme}")
+        if not (peer_trusted and request.header("x-forwarded-host")):
+            lines = [line for line in lines if not line[:17].lower().startswith("x-forwarded-host:")]
+            host = request.header("host")
             if host:
-                headers["X-Forwarded-Host"] = host
-        headers["X-Request-Id"] = request_id
-        return headers
+                lines.append(f"X-Forwarded-Host: {host}")
+        lines.append(f"X-Request-Id: {request_id}")
+        # Host and Content-Length are added per attempt; count them too.
+        if len(lines) + 2 > UPSTREAM_MAX_HEADERS:
+            return None
+        total = 0
+        for line in lines:
+            if len(line) + 2 > UPSTREAM_MAX_HEADER_LINE:
+                return None
+            total += len(line) + 2
+        if total + ATTEMPT_HEADROOM > UPSTREAM_MAX_HEADER_BYTES:
+            return None
+        return lines
 
-    def forward(
-        self, runtime: RouteRuntime, environ, body: bytes, client: str, request_id: str
-    ) -> Upstreamed:
-        """Send the request to a replica, failing over where that is safe."""
-        method = environ.get("REQUEST_METHOD", "GET")
-        target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-        if not target:
-            target = urllib.parse.quote(environ.get("PATH_INFO", "") or "/")
-            if environ.get("QUERY_STRING"):
-                target += "?" + environ["QUERY_STRING"]
-        headers = self.upstream_headers(environ, client, request_id)
+    async def forward(
+        self, runtime: RouteRuntime, request: GatewayRequest, head: list[str]
+    ) -> tuple[UpstreamResponse, str]:
+        """Send the request to a replica, failing over where that is safe; the answer and the replica used."""
+        method = request.method
         route = runtime.route
+        body = request.body or b""
+        tail = "\r\n".join(head)
+        if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            tail += f"\r\nContent-Length: {len(body)}"
+        tail += "\r\n\r\n"
+        start = f"{method} {request.target} HTTP/1.1\r\nHost: "
         failure = Refusal.UPSTREAM_UNAVAILABLE
         last_endpoint = ""
-        attempts = runtime.upstreams.attempt_order()
+        attempts = await runtime.upstreams.attempt_order()
         retried: set[str] = set()
+        read_timeout = route.timeouts.read
         while attempts:
             endpoint = attempts.pop(0)
             last_endpoint = endpoint.label
-            headers["Host"] = endpoint.host_header
+            pool = endpoint.pool
             try:
-                upstream = endpoint.pool.urlopen(
-                    method,
-                    target,
-                    body=body if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS") else None,
-                    headers=headers,
-                    retries=False,
-                    redirect=False,
-                    assert_same_host=False,
-                    preload_content=False,
-                    decode_content=False,
-                )
-                try:
-                    data = upstream.read(decode_content=False)
-                finally:
-                    upstream.release_conn()
-            except (NewConnectionError, ConnectTimeoutError) as exc:
+                connection, _new = await pool.acquire()
+            except ConnectFailed as exc:
                 # Nothing reached the replica: safe to try another, whatever the method.
-                kind = "timeout" if type(exc) is ConnectTimeoutError else "connect"
-                self.metrics.upstream_errors.labels(route.name, kind).inc()
+                self.metrics.upstream_errors.labels(
+                    route.name, "timeout" if exc.timed_out else "connect"
+                ).inc()
                 runtime.upstreams.eject(endpoint)
                 failure = Refusal.UPSTREAM_UNAVAILABLE
                 continue
-            except ReadTimeoutError:
+            wire = (start + endpoint.host_header + "\r\n" + tail).encode("latin-1") + body
+            answer = None
+            try:
+                answer = await connection.exchange(wire, head=method == "HEAD", read_timeout=read_timeout)
+            except ReadTimedOut:
                 self.metrics.upstream_errors.labels(route.name, "timeout").inc()
                 failure = Refusal.UPSTREAM_TIMEOUT
                 if method in IDEMPOTENT:
                     continue
                 break
-            except (HTTPError, OSError):
+            except ConnectionBroken:
                 # The connection broke mid-exchange (the replica closed or died).
                 # An idempotent request may go again, once on a fresh connection
                 # to the same replica, then to the others.
@@ -343,79 +532,87 @@ class Gateway:
                     retried.add(endpoint.label)
                     attempts.insert(0, endpoint)
                 continue
-            listed = _connection_tokens(upstream.headers.get("Connection"))
-            response_headers = [
-                (name, value)
-                for name, value in upstream.headers.items()
-                if not _is_hop_by_hop(name, listed) and name.lower() not in ("content-length", "x-request-id")
-            ]
-            if method == "HEAD" and "Content-Length" in upstream.headers:
-                response_headers.append(("Content-Length", upstream.headers["Content-Length"]))
-            return Upstreamed(upstream.status, upstream.reason or "", response_headers, data, endpoint.label)
+            finally:
+                pool.release(connection, answer)
+            return answer, endpoint.label
         raise UpstreamFailed(failure, last_endpoint)
 
     # -- the gateway's own endpoints ----------------------------------------
 
-    def own_endpoint(self, path: str, environ) -> Response:
-        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            return _json(405, {"message": "Method not allowed"}, headers={"Allow": "GET, HEAD"})
+    async def own_endpoint(self, request: GatewayRequest) -> Reply:
+        """healthz, readyz, metrics and the docs page."""
+        path = request.path
+        if request.method not in ("GET", "HEAD"):
+            return json_reply(405, {"message": "Method not allowed"}, [("Allow", "GET, HEAD")])
         if path == "/_gateway/healthz":
-            return _json(200, {"status": "ok"})
+            return json_reply(200, {"status": "ok"})
         if path == "/_gateway/readyz":
-            failing = self.failing_routes()
+            failing = await self.failing_routes()
             if failing:
-                return _json(503, {"status": "unavailable", "failing": failing})
-            return _json(200, {"status": "ready"})
+                return json_reply(503, {"status": "unavailable", "failing": failing})
+            return json_reply(200, {"status": "ready"})
         if path == "/_gateway/metrics":
             body, content_type = self.metrics.render()
-            return Response(body, content_type=content_type)
+            return Reply.of(Response(body, content_type=content_type))
         if path in ("/_gateway/docs", "/_gateway/docs/"):
-            return Response(self.docs_page, content_type="text/html; charset=utf-8")
+            return Reply.of(Response(self.docs_page, content_type="text/html; charset=utf-8"))
         if path.startswith("/_gateway/docs/assets/"):
             found = docs.asset(path.rsplit("/", 1)[1])
             if found:
                 body, content_type = found
-                return Response(body, content_type=content_type, headers={"Cache-Control": "max-age=86400"})
+                return Reply.of(
+                    Response(body, content_type=content_type, headers={"Cache-Control": "max-age=86400"})
+                )
         if path.startswith("/_gateway/docs/specs/") and path.endswith(".json"):
             name = path[len("/_gateway/docs/specs/") : -len(".json")]
             if name in self.routes:
-                return self.openapi_document(self.routes[name])
-        return _json(404, {"message": f"No route for {path}"})
+                return await self.openapi_document(self.routes[name])
+        return json_reply(404, {"message": f"No route for {path}"})
 
-    def _get(self, runtime: RouteRuntime, path: str) -> urllib3.BaseHTTPResponse | None:
-        for endpoint in runtime.upstreams.attempt_order():
+    async def _get(self, runtime: RouteRuntime, path: str) -> UpstreamResponse | None:
+        """GET ``path`` from the first replica that answers (short timeouts), or None."""
+        for endpoint in await runtime.upstreams.attempt_order():
+            answer = None
+            connection = None
             try:
-                return endpoint.pool.request(
-                    "GET",
-                    path,
-                    headers={"Host": endpoint.host_header},
-                    retries=False,
-                    timeout=urllib3.Timeout(connect=1.0, read=2.0),
-                )
-            except (HTTPError, OSError):
+                async with asyncio.timeout(3.0):
+                    connection, _new = await endpoint.pool.acquire()
+                    wire = f"GET {path} HTTP/1.1\r\nHost: {endpoint.host_header}\r\n\r\n".encode("latin-1")
+                    answer = await connection.exchange(wire, head=False, read_timeout=2.0)
+                    return answer
+            except (ConnectFailed, ReadTimedOut, ConnectionBroken, TimeoutError):
                 continue
+            finally:
+                if connection is not None:
+                    endpoint.pool.release(connection, answer)
         return None
 
-    def failing_routes(self) -> list[str]:
+    async def failing_routes(self) -> list[str]:
         """Names of the routes none of whose replicas answers 200 on /readyz."""
 
-        def ready(runtime: RouteRuntime) -> bool:
-            answer = self._get(runtime, "/readyz")
+        async def ready(runtime: RouteRuntime) -> bool:
+            answer = await self._get(runtime, "/readyz")
             return answer is not None and answer.status == 200
 
-        with ThreadPoolExecutor(max_workers=len(self.routes)) as pool:
-            results = dict(zip(self.routes, pool.map(ready, self.routes.values()), strict=True))
-        return [name for name, ok in results.items() if not ok]
+        results = await asyncio.gather(*(ready(runtime) for runtime in self.routes.values()))
+        return [name for name, ok in zip(self.routes, results, strict=True) if not ok]
 
-    def openapi_document(self, runtime: RouteRuntime) -> Response:
-        answer = self._get(runtime, "/openapi.json")
+    async def openapi_document(self, runtime: RouteRuntime) -> Reply:
+        answer = await self._get(runtime, "/openapi.json")
         if answer is None or answer.status != 200:
-            return _json(502, {"message": f"The {runtime.route.name} service did not answer"})
-        return Response(answer.data, content_type="application/json")
+            return json_reply(502, {"message": f"The {runtime.route.name} service did not answer"})
+        return Reply(
+            200,
+            [("Content-Type", "application/json"), ("Content-Length", str(len(answer.body)))],
+            answer.body,
+        )
 
-
-def _json(status: int, payload: dict, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(payload), status=status, headers=headers, content_type="application/json")
+    async def close(self) -> None:
+        """Close pooled connections and stop background work."""
+        for runtime in self.routes.values():
+            runtime.upstreams.close()
+        await self.limiter.close()
+        self.access_log.flush()
 
 
 def build_from_environment(resolver: Resolver = system_resolver) -> Gateway:

@@ -1,4 +1,4 @@
-"""Prometheus metrics of one gateway app (multi-process aware under gunicorn)."""
+"""Prometheus metrics of the gateway, added up over its worker processes."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 
 
 class Metrics:
-    """The counters gateway.md names.
+    """The gateway's counters and histogram.
 
-    With PROMETHEUS_MULTIPROC_DIR set, every gunicorn worker writes its samples
-    there and /_gateway/metrics adds them up; otherwise each app counts alone.
+    With PROMETHEUS_MULTIPROC_DIR set (the ``gateway`` command sets it when it
+    runs several workers), every worker writes its samples there and
+    /_gateway/metrics adds them up; otherwise the process counts alone.
     """
 
     def __init__(self) -> None:
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.registry = None if self.multiprocess else CollectorRegistry()
+        # Labelled children by (route, status): looking them up is most of a sample's cost.
+        self._children: dict[tuple[str, int], tuple] = {}
         registry = self.registry
         self.requests = Counter(
             "gateway_requests_total",
@@ -54,6 +57,16 @@ class Metrics:
             "Requests whose rate-limit counters could not be reached",
             registry=registry,
         )
+
+    def observe(self, route: str, status: int, duration: float) -> None:
+        """Count one answered request and its duration."""
+        key = (route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (self.requests.labels(route, str(status)), self.duration.labels(route))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(duration)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

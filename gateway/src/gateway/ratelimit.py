@@ -1,23 +1,30 @@
-"""Per-route rate limits counted by the ``limits`` library, with Kong's and the IETF draft's headers."""
+"""Per-route rate limits counted by the ``limits`` library (asyncio storages), with Kong's and the IETF draft's headers.
+
+A storage that fails is marked bad: from then on requests do not wait on it
+(they fail open or closed at once, as configured) while one background task
+probes it until it answers again. So an outage costs a timeout only to the
+requests already waiting on the storage when it failed.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
 from dataclasses import dataclass, field
 
 from limits import RateLimitItem
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
-from limits.strategies import SlidingWindowCounterRateLimiter
 
 log = logging.getLogger("gateway.ratelimit")
 
-# Seconds to skip an unreachable storage before trying it again, so that a dead
-# Redis costs one short timeout per second rather than one per request.
-STORAGE_RETRY_SECONDS = 1.0
-REDIS_TIMEOUT_SECONDS = 0.25
+# How long one request may wait on the storage before it counts as down.
+STORAGE_TIMEOUT_SECONDS = 0.25
+# How often a storage known to be down is probed in the background.
+PROBE_INTERVAL_SECONDS = 0.5
 
 
 class StorageUnavailable(RuntimeError):
@@ -31,35 +38,55 @@ class Decision:
     retry_after: int | None = None
 
 
+def _async_url(storage_url: str) -> str:
+    return storage_url if storage_url.startswith("async+") else "async+" + storage_url
+
+
 class RateLimiter:
-    """Sliding-window counters shared by every worker that uses the same storage."""
+    """Sliding-window counters shared by every worker that uses the same storage.
+
+    The storage is made on first use, inside the running event loop (never at
+    import or construction time, and never before a worker process forks).
+    """
 
     def __init__(self, storage_url: str):
-        options: dict = {}
-        if storage_url.startswith(("redis://", "rediss://", "redis+unix://")):
-            options = {
-                "wrap_exceptions": True,
-                "socket_timeout": REDIS_TIMEOUT_SECONDS,
-                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
-            }
-        self.storage = storage_from_string(storage_url, **options)
-        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
-        self._skip_until = 0.0
+        self.storage_url = storage_url
+        self.remote = not storage_url.startswith("memory://")
+        self._storage = None
+        self._strategy: SlidingWindowCounterRateLimiter | None = None
+        self.known_down = False
+        self._probe: asyncio.Task | None = None
 
-    def check(self, items: tuple[RateLimitItem, ...], scope: str, key: str) -> Decision:
+    def _ensure_storage(self) -> SlidingWindowCounterRateLimiter:
+        if self._strategy is None:
+            options: dict = {}
+            if self.storage_url.startswith(("redis://", "rediss://", "redis+unix://")):
+                options = {
+                    "implementation": "redispy",
+                    "wrap_exceptions": True,
+                    "socket_timeout": STORAGE_TIMEOUT_SECONDS,
+                    "socket_connect_timeout": STORAGE_TIMEOUT_SECONDS,
+                }
+            self._storage = storage_from_string(_async_url(self.storage_url), **options)
+            self._strategy = SlidingWindowCounterRateLimiter(self._storage)
+        return self._strategy
+
+    async def check(self, items: tuple[RateLimitItem, ...], scope: str, key: str) -> Decision:
         """Count one request of ``key`` against every limit in ``items``; all must hold."""
         if not items:
             return Decision(True)
-        if time.monotonic() < self._skip_until:
-            raise StorageUnavailable("rate-limit storage was unreachable moments ago")
+        if self.known_down:
+            raise StorageUnavailable("rate-limit storage is down (probing in the background)")
+        strategy = self._ensure_storage()
         try:
-            outcomes = []
-            for item in items:
-                allowed = self.strategy.hit(item, scope, key)
-                outcomes.append((item, allowed, self.strategy.get_window_stats(item, scope, key)))
+            if self.remote:
+                async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS):
+                    outcomes = await self._count(strategy, items, scope, key)
+            else:  # counters in this process cannot stall
+                outcomes = await self._count(strategy, items, scope, key)
         except (StorageError, ConnectionError, TimeoutError, OSError) as exc:
-            self._skip_until = time.monotonic() + STORAGE_RETRY_SECONDS
-            raise StorageUnavailable(str(exc)) from exc
+            self._mark_down()
+            raise StorageUnavailable(str(exc) or type(exc).__name__) from exc
 
         now = time.time()
         headers: list[tuple[str, str]] = []
@@ -80,3 +107,37 @@ class RateLimiter:
             return Decision(True, headers)
         wait = max(max(math.ceil(s.reset_time - now), 1) for _i, s in refused)
         return Decision(False, headers, retry_after=wait)
+
+    @staticmethod
+    async def _count(strategy, items, scope: str, key: str) -> list:
+        outcomes = []
+        for item in items:
+            allowed = await strategy.hit(item, scope, key)
+            outcomes.append((item, allowed, await strategy.get_window_stats(item, scope, key)))
+        return outcomes
+
+    def _mark_down(self) -> None:
+        if self.known_down:
+            return
+        self.known_down = True
+        log.warning("rate-limit storage down; probing it every %.1f s", PROBE_INTERVAL_SECONDS)
+        self._probe = asyncio.get_running_loop().create_task(self._probe_until_up())
+
+    async def _probe_until_up(self) -> None:
+        while True:
+            await asyncio.sleep(PROBE_INTERVAL_SECONDS)
+            try:
+                async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS * 2):
+                    up = await self._storage.check()
+            except Exception:  # any failure of the probe only means: still down
+                up = False
+            if up:
+                self.known_down = False
+                self._probe = None
+                log.warning("rate-limit storage reachable again")
+                return
+
+    async def close(self) -> None:
+        """Stop probing."""
+        if self._probe is not None:
+            self._probe.cancel()

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import itertools
 import socket
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import urllib3
+from gateway.client import ConnectionPool
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -37,28 +37,8 @@ def _is_ip(host: str) -> bool:
 MAX_IDLE_SECONDS = 1.0
 
 
-class IdleLimitMixin:
-    """A connection pool that closes connections idle longer than MAX_IDLE_SECONDS instead of reusing them."""
-
-    def _get_conn(self, timeout=None):
-        connection = super()._get_conn(timeout)
-        last_used = getattr(connection, "last_used", None)
-        if last_used is not None and time.monotonic() - last_used > MAX_IDLE_SECONDS:
-            connection.close()  # reconnects on its next request
-        return connection
-
-    def _put_conn(self, connection):
-        if connection is not None:
-            connection.last_used = time.monotonic()
-        super()._put_conn(connection)
-
-
-class UpstreamPool(IdleLimitMixin, urllib3.HTTPConnectionPool):
-    pass
-
-
-class UpstreamTLSPool(IdleLimitMixin, urllib3.HTTPSConnectionPool):
-    pass
+def _max_idle_seconds() -> float:
+    return MAX_IDLE_SECONDS  # read at use time, so that tests may shorten it
 
 
 @dataclass
@@ -68,7 +48,7 @@ class Endpoint:
     url: str  # the configured upstream, e.g. http://svc-emm:8000
     address: str
     port: int
-    pool: urllib3.HTTPConnectionPool
+    pool: ConnectionPool
     host_header: str
     ejected_until: float = 0.0
 
@@ -82,9 +62,10 @@ class UpstreamSet:
     """The replicas of one route.
 
     A configured upstream whose host is a DNS name stands for every address it
-    resolves to; the set is refreshed every ``resolve_interval`` seconds (on
-    the next request after that), so replicas added or removed behind the name
-    are picked up without a restart. A failed lookup keeps the last good set.
+    resolves to; the set is refreshed every ``resolve_interval`` seconds (by
+    the first request after that, off the event loop), so replicas added or
+    removed behind the name are picked up without a restart. A failed lookup
+    keeps the last good set.
     """
 
     def __init__(
@@ -95,76 +76,99 @@ class UpstreamSet:
         read_timeout: float,
         resolve_interval: float,
         eject_seconds: float,
-        pool_size: int = 32,
         resolver: Resolver = system_resolver,
     ):
         self.urls = urls
-        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
         self.resolve_interval = resolve_interval
         self.eject_seconds = eject_seconds
-        self.pool_size = pool_size
         self.resolver = resolver
-        self._lock = threading.Lock()
-        self._pools: dict[tuple[str, str, int], urllib3.HTTPConnectionPool] = {}
+        self._parts = [urllib.parse.urlsplit(url) for url in urls]
+        self.needs_resolving = any(not _is_ip(parts.hostname or "") for parts in self._parts)
+        self._pools: dict[tuple[str, str, int], ConnectionPool] = {}
         self._endpoints: list[Endpoint] = []
         self._resolved_at = -float("inf")
+        self._refreshing: asyncio.Future | None = None
         self._counter = itertools.count()
-        self.refresh()
+        self._apply({url: self._lookup(url, parts) for url, parts in zip(urls, self._parts, strict=True)})
 
-    def _pool(self, scheme: str, address: str, port: int) -> urllib3.HTTPConnectionPool:
-        key = (scheme, address, port)
+    def _lookup(self, url: str, parts: urllib.parse.SplitResult) -> list[str]:
+        host = parts.hostname or ""
+        if _is_ip(host):
+            return [host]
+        try:
+            return self.resolver(host, self._port(parts))
+        except OSError:
+            return [e.address for e in self._endpoints if e.url == url]
+
+    @staticmethod
+    def _port(parts: urllib.parse.SplitResult) -> int:
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    def _pool(self, parts: urllib.parse.SplitResult, address: str, port: int) -> ConnectionPool:
+        key = (parts.scheme, address, port)
         pool = self._pools.get(key)
         if pool is None:
-            cls = UpstreamTLSPool if scheme == "https" else UpstreamPool
-            pool = cls(
-                address, port, maxsize=self.pool_size, block=False, timeout=self.timeout, retries=False
+            pool = ConnectionPool(
+                address,
+                port,
+                connect_timeout=self.connect_timeout,
+                tls_hostname=parts.hostname if parts.scheme == "https" else None,
+                max_idle_seconds=_max_idle_seconds,
             )
             self._pools[key] = pool
         return pool
 
-    def refresh(self) -> None:
-        """Resolve every configured upstream again; keep what worked before if a lookup fails."""
+    def _apply(self, addresses: dict[str, list[str]]) -> None:
         previous = {(e.url, e.address, e.port): e for e in self._endpoints}
         endpoints: list[Endpoint] = []
-        for url in self.urls:
-            parts = urllib.parse.urlsplit(url)
-            host = parts.hostname or ""
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            if _is_ip(host):
-                addresses = [host]
-            else:
-                try:
-                    addresses = self.resolver(host, port)
-                except OSError:
-                    addresses = [e.address for e in self._endpoints if e.url == url]
-            for address in addresses:
+        for url, parts in zip(self.urls, self._parts, strict=True):
+            port = self._port(parts)
+            for address in addresses[url]:
                 known = previous.get((url, address, port))
                 endpoints.append(
-                    known
-                    or Endpoint(url, address, port, self._pool(parts.scheme, address, port), parts.netloc)
+                    known or Endpoint(url, address, port, self._pool(parts, address, port), parts.netloc)
                 )
         # Close the pools of replicas that left.
         live = {(e.address, e.port) for e in endpoints}
-        for (scheme, address, port), pool in list(self._pools.items()):
-            if (address, port) not in live:
+        for key, pool in list(self._pools.items()):
+            if key[1:] not in live:
                 pool.close()
-                del self._pools[(scheme, address, port)]
+                del self._pools[key]
         self._endpoints = endpoints
         self._resolved_at = time.monotonic()
 
-    def endpoints(self) -> list[Endpoint]:
+    async def refresh(self) -> None:
+        """Resolve every configured upstream again (in a thread); keep what worked before if a lookup fails."""
+        loop = asyncio.get_running_loop()
+        lookups = [
+            loop.run_in_executor(None, self._lookup, url, parts)
+            for url, parts in zip(self.urls, self._parts, strict=True)
+        ]
+        results = await asyncio.gather(*lookups)
+        self._apply(dict(zip(self.urls, results, strict=True)))
+
+    async def endpoints(self) -> list[Endpoint]:
         """The current replicas (re-resolved when the interval has passed)."""
-        if time.monotonic() - self._resolved_at >= self.resolve_interval:
-            with self._lock:
-                if time.monotonic() - self._resolved_at >= self.resolve_interval:
-                    self.refresh()
+        if self.needs_resolving and time.monotonic() - self._resolved_at >= self.resolve_interval:
+            # One lookup at a time; requests arriving meanwhile wait for the same one.
+            if self._refreshing is None:
+                self._refreshing = asyncio.ensure_future(self.refresh())
+                self._refreshing.add_done_callback(self._refreshed)
+            await asyncio.shield(self._refreshing)
         return self._endpoints
 
-    def attempt_order(self) -> list[Endpoint]:
+    def _refreshed(self, _future: asyncio.Future) -> None:
+        self._refreshing = None
+
+    async def attempt_order(self) -> list[Endpoint]:
         """Replicas to try for one request: round robin, ejected ones last."""
-        endpoints = self.endpoints()
+        endpoints = await self.endpoints()
         if not endpoints:
             return []
+        if len(endpoints) == 1:
+            return [endpoints[0]]
         start = next(self._counter) % len(endpoints)
         rotated = endpoints[start:] + endpoints[:start]
         now = time.monotonic()
@@ -177,5 +181,6 @@ class UpstreamSet:
         endpoint.ejected_until = time.monotonic() + self.eject_seconds
 
     def close(self) -> None:
+        """Close every pooled connection."""
         for pool in self._pools.values():
             pool.close()

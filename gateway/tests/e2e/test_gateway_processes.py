@@ -1,4 +1,4 @@
-"""The gateway as it runs: gunicorn processes, real sockets, Redis-backed counters."""
+"""The gateway as it runs: the `gateway` command, real sockets, Redis-backed counters."""
 
 import http.client
 import subprocess
@@ -7,39 +7,11 @@ import time
 
 import pytest
 import yaml
-from gwsupport import route, serve
+from gwsupport import route
 
-from vendorkit.testing import RedisServer, ServerProcess, http_request
+from vendorkit.testing import RedisServer, http_request
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def echo():
-    with serve() as url:
-        yield url
-
-
-def start_gateway(tmp_path, name, config, **env) -> ServerProcess:
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return ServerProcess(
-        "gateway:create_app()", env={"GATEWAY_CONFIG": str(path), **env}, log_path=tmp_path / f"{name}.log"
-    ).start()
-
-
-@pytest.fixture
-def gateways(tmp_path):
-    started: list[ServerProcess] = []
-
-    def start(config, name="gateway", **env):
-        process = start_gateway(tmp_path, f"{name}{len(started)}", config, **env)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
 
 
 def test_two_gateway_processes_share_one_redis_budget(gateways, echo, redis_server):
@@ -123,13 +95,13 @@ def test_a_chunked_body_over_the_limit_is_refused(gateways, echo):
     connection.close()
 
 
-def test_a_config_error_stops_gunicorn_with_the_field_named(tmp_path):
+def test_a_config_error_stops_the_gateway_command_with_the_field_named(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(
         yaml.safe_dump({"routes": [route(upstreams=["http://127.0.0.1:9"], ip_deny=["10.0.0.300/8"])]})
     )
     finished = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "gateway:create_app()"],
+        [sys.executable, "-m", "gateway", "--bind", "127.0.0.1:0", "--workers", "2"],
         env={"GATEWAY_CONFIG": str(path), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

@@ -27,6 +27,8 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 GATEWAY_DEMO_CONFIG = REPO_ROOT / "gateway" / "src" / "gateway" / "demo.yaml"
+LEAVER_DEMO_CONFIG = REPO_ROOT / "svc-leaver" / "src" / "svc_leaver" / "demo.yaml"
+DEMO_GATEWAY_URL = "http://127.0.0.1:8080"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -343,6 +345,15 @@ SERVICES = {
     "offboard": "svc_offboard",
     "emm": "svc_emm",
     "agenda": "svc_agenda",
+    "leaver": "svc_leaver",
+}
+# svc-leaver logs in to the five vendors through the stack's gateway with the demo secrets.
+LEAVER_SECRETS = {
+    "LEAVER_GROMMUNIO_PASSWORD": "admin-demo",
+    "LEAVER_DNL_PASSWORD": "admin-demo",
+    "LEAVER_COMMVAULT_PASSWORD": "admin-demo",
+    "LEAVER_WSO2_PASSWORD": "admin-demo",
+    "LEAVER_AKTION_API_KEY": "api-demo-key",
 }
 
 
@@ -389,13 +400,24 @@ class Stack:
 
     def service_env(self, name: str, **extra: str) -> dict[str, str]:
         """The environment of service ``name``: its own PostgreSQL database, demo data, trusting loopback."""
-        return {
+        environment = {
             "DATABASE_URL": self.postgres.create_database(SERVICES[name]),
             "DEMO_DATA": "1",
             "TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
             "LOG_LEVEL": "WARNING",
-            **extra,
         }
+        if name == "leaver":
+            environment |= LEAVER_SECRETS | {"LEAVER_CONFIG": str(self.write_leaver_config())}
+        return environment | extra
+
+    def write_leaver_config(self) -> Path:
+        """svc-leaver's demo configuration, pointed at this stack's gateway."""
+        config = yaml.safe_load(LEAVER_DEMO_CONFIG.read_text())
+        for target in config["targets"].values():
+            target["base_url"] = target["base_url"].replace(DEMO_GATEWAY_URL, self.gateway.url)
+        path = self.workdir / "leaver.yaml"
+        path.write_text(yaml.safe_dump(config))
+        return path
 
     def start(self, name: str, **extra_env: str) -> ServerProcess:
         """Service ``name``, started on first use; restarted on its port if ``extra_env`` asks for other settings."""

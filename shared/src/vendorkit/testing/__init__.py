@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -404,7 +405,8 @@ class Stack:
             "DATABASE_URL": self.postgres.create_database(SERVICES[name]),
             "DEMO_DATA": "1",
             "TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
-            "LOG_LEVEL": "WARNING",
+            # Every request logged, so that the check for secrets in logs (fixtures.stack) sees them all.
+            "LOG_LEVEL": "INFO",
         }
         if name == "leaver":
             environment |= LEAVER_SECRETS | {"LEAVER_CONFIG": str(self.write_leaver_config())}
@@ -439,3 +441,26 @@ class Stack:
         self.gateway.stop()
         for service in self.services.values():
             service.stop()
+
+    def logs_holding(self, secrets: Iterable[str]) -> dict[str, list[str]]:
+        """Which of ``secrets`` each process's log holds (the answer should be empty)."""
+        found: dict[str, list[str]] = {}
+        for name, process in {"gateway": self.gateway, **self.services}.items():
+            if process.log_path is None or not process.log_path.exists():
+                continue
+            log = process.log_path.read_text(errors="replace")
+            if held := [secret for secret in secrets if secret in log]:
+                found[name] = held
+        return found
+
+
+# Every secret of the demo data, as sent (svc-offboard takes its password base64-encoded).
+DEMO_SECRETS = (
+    "admin-demo",
+    "helpdesk-demo",
+    "agent-demo",
+    "YWRtaW4tZGVtbw==",
+    "api-demo-key",
+    "reader-demo-key",
+    "leaver-demo-token",
+)

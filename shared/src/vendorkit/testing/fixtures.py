@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from vendorkit.testing import PostgresServer, RedisServer, Stack, quick_password_hashing
+from vendorkit.testing import DEMO_SECRETS, PostgresServer, RedisServer, Stack, quick_password_hashing
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +34,8 @@ def stack(postgres, redis_server, tmp_path_factory) -> Iterator[Stack]:
     running.gateway.start()
     yield running
     running.close()
+    # Whatever the tests did through the stack, no process may have logged a demo secret.
+    assert running.logs_holding(DEMO_SECRETS) == {}
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from vendorkit.xmlsafe import parse_xml
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from openapi_check import check_response
+from vendorkit.testing.openapi import check_response
 
 API = "/webconsole/api"
 
@@ -105,6 +105,7 @@ class DocumentedClient(FlaskClient):
                 response.status_code,
                 response.headers.get("Content-Type"),
                 response.get_data(),
+                fallback_xml_root="App_GenericResp",
             )
         return response
 

@@ -4,10 +4,10 @@ import json
 import re
 
 import pytest
-from openapi_check import check_response, find_route
 from openapi_spec_validator import validate
 
 from svc_offboard.checks import ROOTS, Policy
+from vendorkit.testing.openapi import check_response, find_route
 
 API = "/webconsole/api"
 

@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 PYPROJECTS := pyproject.toml $(wildcard */pyproject.toml)
 
-.PHONY: install run test test-fast lint fmt lock bench-gateway bench-bulkuser bench-emm bench-stack clean
+.PHONY: install run test fuzz test-fast lint fmt lock bench-gateway bench-bulkuser bench-emm bench-stack clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -34,6 +34,9 @@ test: install ## lint, unit, in-process and end-to-end tests (real PostgreSQL, R
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+fuzz: install ## schemathesis against every service through the gateway, 200 examples per operation
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest -k schemathesis -p no:cacheprovider
 
 test-fast: install ## the tests that start no process
 	$(BIN)/python -m pytest -m "not e2e"

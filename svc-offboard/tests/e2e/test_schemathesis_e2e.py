@@ -16,6 +16,8 @@ checks hold those answers to it.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -28,7 +30,8 @@ from .conftest import b64, private_offboard
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-EXAMPLES_PER_OPERATION = 25
+# A few dozen per operation in `make test`; `make fuzz` raises it for the long run.
+EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 
 
 class AdminSession:

@@ -12,6 +12,9 @@ from vendorkit import db
 USER_KEYS = [
     "user_id", "name", "email", "user_type", "role_id", "active", "first_name", "last_name", "fullname",
     "create_time", "last_login_time", "login_ip", "last_seen", "is_online", "create_user_id",
+    # The product's other attributes (test_user_attributes.py).
+    "role_name", "client_id", "reseller_id", "landing_page", "auth_ip", "report_group", "avatar_id",
+    "card_id", "default_mod", "default_mod2", "all_termination",
 ]  # fmt: skip
 NOT_FOUND = b'{"success": false, "error_type": "Object not found error"}'
 
@@ -42,6 +45,17 @@ def test_own_record_has_exactly_the_user_keys(client, admin_headers):
         "last_seen": None,
         "is_online": 1,
         "create_user_id": None,
+        "role_name": "admin",
+        "client_id": None,
+        "reseller_id": None,
+        "landing_page": "/dashboard",
+        "auth_ip": [],
+        "report_group": True,
+        "avatar_id": 1,
+        "card_id": None,
+        "default_mod": "Dashboard",
+        "default_mod2": "Routing",
+        "all_termination": True,
     }
 
 

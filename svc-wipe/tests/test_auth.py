@@ -231,7 +231,13 @@ def test_profile_of_the_system_administrator(admin):
     response = admin.get(PROFILE)
     assert response.status_code == 200
     body = response.json
-    assert body["user"] == {"ID": 0, "username": "admin", "domainID": 0, "status": 0}
+    assert body["user"] == {
+        "ID": 0,
+        "username": "admin",
+        "domainID": 0,
+        "status": 0,
+        "realName": "Administrator",
+    }
     assert "SystemAdminWrite" in body["capabilities"]
     assert "password" not in str(body).lower()
 
@@ -239,7 +245,13 @@ def test_profile_of_the_system_administrator(admin):
 def test_profile_of_a_read_only_domain_admin(remote, log_in):
     log_in(remote, "helpdesk@example.com")
     body = remote.get(PROFILE).json
-    assert body["user"] == {"ID": 1, "username": "helpdesk@example.com", "domainID": 1, "status": 0}
+    assert body["user"] == {
+        "ID": 1,
+        "username": "helpdesk@example.com",
+        "domainID": 1,
+        "status": 0,
+        "realName": "Helpdesk",
+    }
     assert "DomainAdminRead" in body["capabilities"]
     assert "SystemAdminWrite" not in body["capabilities"]
     assert "DomainAdminWrite" not in body["capabilities"]

@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         dialect=DnlDialect(),
         blueprints=[blp],
         demo_loader=load_demo_data,
+        read_only_gets=True,
     )
     app.register_error_handler(ApiError, lambda error: error.response())
     return app

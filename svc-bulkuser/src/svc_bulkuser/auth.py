@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from svc_bulkuser.errors import Forbidden, TokenExpired, TokenInvalid, TokenMissing
 from svc_bulkuser.models import User
+from vendorkit import db
 
 ALGORITHM = "HS256"
 # Three base64url parts; PyJWT's decoder alone would skip stray characters.
@@ -70,6 +71,8 @@ def authenticate(session: Session, token: str | None, secret: str, now: datetime
         session.rollback()
         raise TokenInvalid()
     if user.last_seen is None or user.last_seen <= now - LAST_SEEN_INTERVAL:
+        # A read request's session reads deferred on SQLite; this rare write takes a writer's transaction.
+        db.for_writes(session)
         users = User.__table__
         session.execute(
             update(users)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from svc_bulkuser.models import User
+from svc_bulkuser.models import Role, User
 from vendorkit.security import hash_secret
 
 # name, password, user_type, role_id, active, create_time (spec §8); ids 1..9 on a fresh database.
@@ -24,8 +24,43 @@ DEMO_USERS = (
 )
 
 
+# The roles the demo users hold, by id.
+DEMO_ROLES = {1: "admin", 2: "agent", 3: "support", 4: "client", 5: "viewer"}
+
+# The product's other user attributes, per demo user: the portal page opened
+# after login, the default modules, the carrier of a client user (client_id),
+# its recorded login addresses. Unlisted attributes keep their empty defaults.
+DEMO_ATTRIBUTES: dict[str, dict[str, Any]] = {
+    "admin": {
+        "landing_page": "/dashboard",
+        "default_mod": "Dashboard",
+        "default_mod2": "Routing",
+        "report_group": True,
+        "all_termination": True,
+        "avatar_id": 1,
+    },
+    "agent1": {"landing_page": "/agent/clients", "default_mod": "Agent", "reseller_id": 1, "avatar_id": 2},
+    "agent2": {"landing_page": "/agent/clients", "default_mod": "Agent", "reseller_id": 1},
+    "client1": {
+        "landing_page": "/client/summary",
+        "default_mod": "Client Portal",
+        "client_id": 101,
+        "card_id": 5001,
+        "auth_ip": ["203.0.113.10", "203.0.113.11"],
+    },
+    "client2": {"landing_page": "/client/summary", "default_mod": "Client Portal", "client_id": 102},
+    "viewer1": {"landing_page": "/reports/summary", "default_mod": "Reports", "report_group": True},
+}
+
+
 def load_demo_data(session: Session, config: dict[str, Any]) -> None:
     """Insert the demo records that are missing; never change existing ones."""
+    existing_roles = set(session.scalars(select(Role.role_id)))
+    session.add_all(
+        Role(role_id=role_id, role_name=name)
+        for role_id, name in DEMO_ROLES.items()
+        if role_id not in existing_roles
+    )
     existing = set(session.scalars(select(User.name).where(User.name.in_([row[0] for row in DEMO_USERS]))))
     for name, password, user_type, role_id, active, create_time in DEMO_USERS:
         if name in existing:
@@ -39,6 +74,7 @@ def load_demo_data(session: Session, config: dict[str, Any]) -> None:
                 role_id=role_id,
                 active=active,
                 create_time=create_time,
+                **DEMO_ATTRIBUTES.get(name, {}),
             )
         )
         # One flush per user keeps the ids in the table's order.

@@ -2,14 +2,35 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, PrimaryKeyConstraint, String, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+    false,
+    select,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 USER_TYPES = ("admin", "client", "agent", "viewer")
 
 
 class Base(DeclarativeBase):
     """Declarative base of svc-bulkuser's own database."""
+
+
+class Role(Base):
+    """A role's name; users refer to roles by id, without a foreign key, as in the product."""
+
+    __tablename__ = "roles"
+    __table_args__ = (PrimaryKeyConstraint("role_id", name="pk_roles"),)
+
+    role_id: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    role_name: Mapped[str] = mapped_column(String(100))
 
 
 class User(Base):
@@ -38,3 +59,20 @@ class User(Base):
     login_ip: Mapped[str | None] = mapped_column(String(45), index=True)
     last_seen: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     create_user_id: Mapped[int | None] = mapped_column(Integer)
+    # Attributes the product's own API models declare for a user. They are stored
+    # and shown as they are: this service manages logins, not what they unlock.
+    client_id: Mapped[int | None] = mapped_column(Integer)  # the carrier a client user acts for
+    reseller_id: Mapped[int | None] = mapped_column(Integer)
+    landing_page: Mapped[str | None] = mapped_column(String(255))  # the portal page opened after login
+    auth_ip: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    report_group: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    avatar_id: Mapped[int | None] = mapped_column(Integer)
+    card_id: Mapped[int | None] = mapped_column(Integer)
+    default_mod: Mapped[str | None] = mapped_column(String(100))
+    default_mod2: Mapped[str | None] = mapped_column(String(100))
+    all_termination: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    # The name of the user's role, read with the user (None when no role has that id).
+    role_name: Mapped[str | None] = column_property(
+        select(Role.role_name).where(Role.role_id == role_id).correlate_except(Role).scalar_subquery()
+    )

@@ -15,13 +15,17 @@ from svc_bulkuser.schemas import (
     CreateUserSchema,
     FilterSchema,
     ListQuerySchema,
+    LoginResponseSchema,
     LoginSchema,
     NoQuerySchema,
+    UserListResponseSchema,
+    UserResponseSchema,
     load_body,
     parse_query,
     read_json_object,
 )
 from vendorkit import db
+from vendorkit.admin import signing_secret
 from vendorkit.dialects import json_response
 from vendorkit.web import client_ip
 
@@ -35,7 +39,7 @@ def caller() -> User:
     return authenticate(
         db.session(),
         request.headers.get("X-Auth-Token"),
-        current_app.config["SECRET_KEY"],
+        signing_secret(current_app.config["SECRET_KEY"]),
         services.utc_now(),
     )
 
@@ -53,6 +57,7 @@ def user_response(user: User):
 
 @blp.route("/v1/auth")
 class Login(MethodView):
+    @blp.alt_response(200, schema=LoginResponseSchema, description="Logged in")
     def post(self):
         """Log in with a name or email and a password; returns a JWT for X-Auth-Token."""
         parse_query(request.args, NoQuerySchema())
@@ -62,7 +67,7 @@ class Login(MethodView):
             credentials["email_or_name"],
             credentials["password"],
             client_ip(),
-            current_app.config["SECRET_KEY"],
+            signing_secret(current_app.config["SECRET_KEY"]),
             current_app.config["TOKEN_TTL_SECONDS"],
         )
         payload = {
@@ -76,6 +81,7 @@ class Login(MethodView):
 @blp.route("/v1/user")
 class CurrentUser(MethodView):
     @blp.doc(parameters=[TOKEN_HEADER])
+    @blp.alt_response(200, schema=UserResponseSchema, description="The caller's record")
     def get(self):
         """The caller's own user record."""
         user = caller()
@@ -98,6 +104,7 @@ class CreateUser(MethodView):
 @blp.route("/v1/user/list")
 class UserList(MethodView):
     @blp.doc(parameters=[TOKEN_HEADER, {"in": "query", "schema": ListQuerySchema}])
+    @blp.alt_response(200, schema=UserListResponseSchema, description="One page of matching users")
     def get(self):
         """List users by the bulk-delete filters, 0-based pages (admin only)."""
         admin()
@@ -127,6 +134,7 @@ class BulkDelete(MethodView):
 @blp.route("/v1/user/<int:user_id>")
 class OneUser(MethodView):
     @blp.doc(parameters=[TOKEN_HEADER])
+    @blp.alt_response(200, schema=UserResponseSchema, description="The user's record")
     def get(self, user_id: int):
         """One user's record (admin, or the user itself)."""
         user = caller()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -15,10 +14,12 @@ from werkzeug.wrappers import Request
 
 from svc_bulkuser.errors import UnknownAttribute, ValidationFailed, schema_error
 from svc_bulkuser.models import USER_TYPES
+from vendorkit import bodies
 
 MAX_ID = 2147483647
 MAX_IDS_IN_LIST = 500
 MAX_BODY_BYTES = 64 * 1024
+MAX_AUTH_IPS = 50
 
 ID_TEXT = re.compile(r"-?[0-9]+")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -273,6 +274,27 @@ class JsonInteger(fields.Field):
         return value
 
 
+class JsonIpList(fields.Field):
+    """A JSON array of IPv4/IPv6 addresses, kept in canonical text, duplicates once, in order."""
+
+    default_error_messages = {
+        "invalid": "Must be a list of IP addresses.",
+        "null": "Must be a list of IP addresses.",
+        "too_many": f"At most {MAX_AUTH_IPS} addresses are allowed.",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.make_error("invalid")
+        addresses = [canonical_ip(item) for item in value]
+        if None in addresses:
+            raise self.make_error("invalid")
+        unique = list(dict.fromkeys(addresses))
+        if len(unique) > MAX_AUTH_IPS:
+            raise self.make_error("too_many")
+        return unique
+
+
 def text(*, min_length: int = 0, max_length: int, allow_empty: bool = True, plain: bool = False):
     """A validator of a string's length (and control characters when ``plain``), empty refused first."""
 
@@ -341,20 +363,17 @@ class CreateUserSchema(Schema):
     # Control characters are refused here too: PostgreSQL cannot store NUL in text.
     first_name = JsonString(allow_none=True, load_default=None, validate=text(max_length=100, plain=True))
     last_name = JsonString(allow_none=True, load_default=None, validate=text(max_length=100, plain=True))
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(key) or _has_lone_surrogate(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
-    return False
+    # The product's other user attributes (role_name is read-only: it names role_id).
+    client_id = JsonInteger(allow_none=True, load_default=None, validate=Range(1, MAX_ID, error=BETWEEN))
+    reseller_id = JsonInteger(allow_none=True, load_default=None, validate=Range(1, MAX_ID, error=BETWEEN))
+    landing_page = JsonString(allow_none=True, load_default=None, validate=text(max_length=255, plain=True))
+    auth_ip = JsonIpList(load_default=list)
+    report_group = JsonBoolean(load_default=False)
+    avatar_id = JsonInteger(allow_none=True, load_default=None, validate=Range(1, MAX_ID, error=BETWEEN))
+    card_id = JsonInteger(allow_none=True, load_default=None, validate=Range(1, MAX_ID, error=BETWEEN))
+    default_mod = JsonString(allow_none=True, load_default=None, validate=text(max_length=100, plain=True))
+    default_mod2 = JsonString(allow_none=True, load_default=None, validate=text(max_length=100, plain=True))
+    all_termination = JsonBoolean(load_default=False)
 
 
 def read_json_object(request: Request) -> dict[str, Any]:
@@ -367,15 +386,12 @@ def read_json_object(request: Request) -> dict[str, Any]:
     if len(raw) > MAX_BODY_BYTES:
         raise schema_error("Request body too large.")
     try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        # A "\ud800" escape parses but is no UTF-8 text, and no database can store it.
+        return bodies.parse_json(raw, require_object=True)
+    except bodies.MalformedInput as exc:
+        if exc.reason == bodies.NOT_OBJECT:
+            raise schema_error("Invalid input type.") from None
         raise schema_error("Invalid JSON body.") from None
-    # "\ud800" parses but is no UTF-8 text, and no database can store it.
-    if _has_lone_surrogate(body):
-        raise schema_error("Invalid JSON body.")
-    if not isinstance(body, dict):
-        raise schema_error("Invalid input type.")
-    return body
 
 
 def load_body(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
@@ -384,3 +400,71 @@ def load_body(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
         return schema.load(body)
     except ValidationError as exc:
         raise ValidationFailed(exc.normalized_messages()) from None
+
+
+# Response shapes, for the OpenAPI document only: the views write their JSON themselves.
+
+
+def _time(**kwargs) -> fields.String:
+    return fields.String(metadata={"format": "date-time", "example": "2024-01-01T00:00:00Z"}, **kwargs)
+
+
+class UserObjectSchema(Schema):
+    """A user: the contract's keys, then the other attributes the product's API models declare."""
+
+    user_id = fields.Integer()
+    name = fields.String()
+    email = fields.String(allow_none=True)
+    user_type = fields.String(metadata={"enum": list(USER_TYPES)})
+    role_id = fields.Integer(allow_none=True)
+    active = fields.Boolean()
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+    fullname = fields.String()
+    create_time = _time()
+    last_login_time = _time(allow_none=True)
+    login_ip = fields.String(allow_none=True)
+    last_seen = _time(allow_none=True)
+    is_online = fields.Integer(metadata={"enum": [0, 1]})
+    create_user_id = fields.Integer(allow_none=True)
+    role_name = fields.String(allow_none=True, metadata={"description": "Name of the role `role_id`"})
+    client_id = fields.Integer(allow_none=True, metadata={"description": "Carrier a client user acts for"})
+    reseller_id = fields.Integer(allow_none=True)
+    landing_page = fields.String(allow_none=True, metadata={"description": "Portal page opened after login"})
+    auth_ip = fields.List(
+        fields.String(), metadata={"description": "Addresses recorded for the user's logins"}
+    )
+    report_group = fields.Boolean()
+    avatar_id = fields.Integer(allow_none=True)
+    card_id = fields.Integer(allow_none=True)
+    default_mod = fields.String(allow_none=True, metadata={"description": "Default portal module"})
+    default_mod2 = fields.String(allow_none=True, metadata={"description": "Second default portal module"})
+    all_termination = fields.Boolean()
+
+
+class UserResponseSchema(Schema):
+    success = fields.Boolean()
+    payload = fields.Nested(UserObjectSchema)
+
+
+class UserPageSchema(Schema):
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    items = fields.List(fields.Nested(UserObjectSchema))
+
+
+class UserListResponseSchema(Schema):
+    success = fields.Boolean()
+    payload = fields.Nested(UserPageSchema)
+
+
+class LoginPayloadSchema(Schema):
+    token = fields.String()
+    user_type = fields.String()
+    user = fields.Nested(UserObjectSchema)
+
+
+class LoginResponseSchema(Schema):
+    success = fields.Boolean()
+    payload = fields.Nested(LoginPayloadSchema)

@@ -27,6 +27,11 @@ from vendorkit.security import hash_secret, verify_secret
 T = TypeVar("T")
 users = User.__table__
 ONLINE_WINDOW = timedelta(minutes=15)
+# The product's user attributes beyond the contract's, stored as given at create.
+OTHER_ATTRIBUTES = (
+    "client_id", "reseller_id", "landing_page", "auth_ip", "report_group", "avatar_id", "card_id",
+    "default_mod", "default_mod2", "all_termination",
+)  # fmt: skip
 
 
 def utc_now() -> datetime:
@@ -43,7 +48,7 @@ def is_online(user: User, now: datetime) -> int:
 
 
 def user_payload(user: User, now: datetime) -> dict[str, Any]:
-    """The ``<user>`` object of spec §7, keys in the contract's order."""
+    """A user as the API shows it: the contract's keys in order, then the product's other attributes."""
     fullname = " ".join(part for part in (user.first_name, user.last_name) if part) or user.name
     return {
         "user_id": user.user_id,
@@ -61,6 +66,17 @@ def user_payload(user: User, now: datetime) -> dict[str, Any]:
         "last_seen": format_time(user.last_seen),
         "is_online": is_online(user, now),
         "create_user_id": user.create_user_id,
+        "role_name": user.role_name,
+        "client_id": user.client_id,
+        "reseller_id": user.reseller_id,
+        "landing_page": user.landing_page,
+        "auth_ip": list(user.auth_ip),
+        "report_group": user.report_group,
+        "avatar_id": user.avatar_id,
+        "card_id": user.card_id,
+        "default_mod": user.default_mod,
+        "default_mod2": user.default_mod2,
+        "all_termination": user.all_termination,
     }
 
 
@@ -238,6 +254,7 @@ def create_user(session: Session, data: dict[str, Any], caller: User) -> int:
         last_name=data["last_name"],
         create_time=utc_now(),
         create_user_id=caller.user_id,
+        **{name: data[name] for name in OTHER_ATTRIBUTES},
     )
     errors = _taken(session, user.name, user.email)
     if errors:

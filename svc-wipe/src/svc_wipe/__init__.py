@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         dialect=GrommunioDialect(),
         blueprints=[blp],
         demo_loader=load_demo_data,
+        read_only_gets=True,
         description="Device wipe status for grommunio-sync and administrators (document 000).",
         # The login cookie, as the operations' "security" entries name it.
         security_schemes={"JWTCookie": {"type": "apiKey", "in": "cookie", "name": TOKEN_COOKIE}},

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from svc_wipe.errors import not_logged_in
 from svc_wipe.models import Role, User, UserRole
 from vendorkit import db
+from vendorkit.admin import signing_secret
 from vendorkit.netaddr import in_networks, parse_address
 from vendorkit.security import constant_time_equals
 from vendorkit.web import client_ip
@@ -122,7 +123,7 @@ def current_caller(session: Session | None = None) -> Caller:
         user = token_user(
             session,
             request.cookies.get(TOKEN_COOKIE),
-            config["SECRET_KEY"],
+            signing_secret(config["SECRET_KEY"]),
             request.headers.get(CSRF_HEADER),
             check_csrf=request.method not in ("GET", "HEAD"),
         )

@@ -1,5 +1,6 @@
 """svc-wipe demo data, loaded idempotently when DEMO_DATA=1."""
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +22,36 @@ USERS: list[tuple[str, int | None, str, Role | None, dict[str, int]]] = [
     ("bob@example.org", 2, "bob-demo", None, {}),
 ]
 
+# Display names (the profile's realName); users not listed have none.
+REAL_NAMES = {
+    "admin": "Administrator",
+    "helpdesk@example.com": "Helpdesk",
+    "alice@example.com": "Alice Example",
+    "bob@example.org": "Bob Example",
+}
+
+# What the ActiveSync server recorded for each demo device (times naive UTC).
+DEVICE_DETAILS: dict[str, dict[str, Any]] = {
+    "ALICEPHONE01": {
+        "device_type": "iPhone",
+        "user_agent": "Apple-iPhone15C2/2104.112",
+        "first_sync_time": datetime(2024, 3, 4, 8, 15, 2),
+        "last_update_time": datetime(2024, 6, 11, 17, 42, 30),
+        "as_version": "16.1",
+        "folders_syncable": 14,
+        "folders_synced": 14,
+    },
+    "ALICETABLET01": {
+        "device_type": "SamsungDevice",
+        "user_agent": "Android-SAMSUNG-SM-X710/101.60100",
+        "first_sync_time": datetime(2024, 4, 20, 12, 0, 47),
+        "last_update_time": datetime(2024, 6, 9, 6, 3, 11),
+        "as_version": "14.1",
+        "folders_syncable": 14,
+        "folders_synced": 9,
+    },
+}
+
 
 def load_demo_data(session: Session, config: dict[str, Any]) -> None:
     """Insert the demo records that are missing; never change existing ones."""
@@ -32,7 +63,12 @@ def load_demo_data(session: Session, config: dict[str, Any]) -> None:
     for username, domain_id, password, role, devices in USERS:
         user = find_user(session, username)
         if user is None:
-            user = User(username=username, domain_id=domain_id, password_hash=hash_secret(password))
+            user = User(
+                username=username,
+                domain_id=domain_id,
+                password_hash=hash_secret(password),
+                real_name=REAL_NAMES.get(username),
+            )
             if username == "admin":
                 user.id = SYSTEM_ADMIN_ID
             session.add(user)
@@ -41,7 +77,7 @@ def load_demo_data(session: Session, config: dict[str, Any]) -> None:
             session.add(UserRole(user_id=user.id, domain_id=domain_id, role=role))
         existing = set(session.scalars(select(Device.device_id).where(Device.user_id == user.id)))
         session.add_all(
-            Device(user_id=user.id, device_id=device_id, status=status)
+            Device(user_id=user.id, device_id=device_id, status=status, **DEVICE_DETAILS.get(device_id, {}))
             for device_id, status in devices.items()
             if device_id not in existing
         )

@@ -12,6 +12,10 @@ SYSTEM_ADMIN_ID = 0  # the user "admin": every right, no domain
 USERNAME_MAX = 320
 DEVICE_ID_MAX = 64
 REMOTE_IP_MAX = 64
+REAL_NAME_MAX = 255
+DEVICE_TYPE_MAX = 64
+USER_AGENT_MAX = 255
+AS_VERSION_MAX = 16
 
 
 class Base(DeclarativeBase):
@@ -42,6 +46,8 @@ class User(Base):
     domain_id: Mapped[int | None] = mapped_column(ForeignKey("domains.id", ondelete="CASCADE"), index=True)
     # None: the user can never be authenticated by password.
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # The display name the product keeps as the user's "displayname" property.
+    real_name: Mapped[str | None] = mapped_column(String(REAL_NAME_MAX))
 
     # Usernames are unique regardless of case.
     __table_args__ = (Index("uq_users_username_lower", func.lower(username), unique=True),)
@@ -74,6 +80,15 @@ class Device(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     device_id: Mapped[str] = mapped_column(String(DEVICE_ID_MAX))
     status: Mapped[int] = mapped_column(Integer, default=0)
+    # What the ActiveSync server recorded when the device synchronised; all None
+    # for a device first seen in a wipe report, which has not synchronised here.
+    device_type: Mapped[str | None] = mapped_column(String(DEVICE_TYPE_MAX))
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX))
+    first_sync_time: Mapped[datetime | None] = mapped_column(DateTime)  # naive, UTC
+    last_update_time: Mapped[datetime | None] = mapped_column(DateTime)  # naive, UTC
+    as_version: Mapped[str | None] = mapped_column(String(AS_VERSION_MAX))  # e.g. "16.1"
+    folders_syncable: Mapped[int | None] = mapped_column(Integer)
+    folders_synced: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (UniqueConstraint("user_id", "device_id", name="uq_devices_user_device"),)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -28,7 +26,7 @@ from svc_wipe.schemas import (
     load,
     parse_device_ids,
 )
-from vendorkit import db
+from vendorkit import bodies, db
 from vendorkit.web import media_type
 
 blp = Blueprint("wipe", __name__, url_prefix="/api/v1", description="grommunio admin API (subset)")
@@ -60,8 +58,9 @@ def json_body() -> object:
     if media_type() != "application/json":
         raise bad_request("The request body must be sent as application/json")
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        # Unstorable strings (NUL, lone surrogates) are refused per field, by the schemas.
+        return bodies.parse_json(raw, allow_lone_surrogates=True)
+    except bodies.MalformedInput:
         raise bad_request("The request body is not valid JSON") from None
 
 

@@ -102,8 +102,12 @@ class UserListSchema(Schema):
     data = fields.List(fields.Nested(UserSchema))
 
 
+class ProfileUserSchema(UserSchema):
+    realName = fields.String(allow_none=True, metadata={"description": "Display name; null when none is set"})
+
+
 class ProfileSchema(Schema):
-    user = fields.Nested(UserSchema)
+    user = fields.Nested(ProfileUserSchema)
     capabilities = fields.List(fields.String())
 
 
@@ -124,7 +128,19 @@ class HistoryEntrySchema(Schema):
 
 
 class DeviceSyncSchema(Schema):
+    """A device as the ActiveSync server last recorded it (null where it has not synced here)."""
+
     deviceid = fields.String()
+    devicetype = fields.String(allow_none=True, metadata={"example": "iPhone"})
+    useragent = fields.String(allow_none=True, metadata={"example": "Apple-iPhone15C2/2104.112"})
+    deviceuser = fields.String(metadata={"description": "The account the device synchronises as"})
+    firstsynctime = fields.Integer(allow_none=True, metadata={"description": "UNIX time of the first sync"})
+    lastupdatetime = fields.Integer(allow_none=True, metadata={"description": "UNIX time of the last update"})
+    asversion = fields.String(
+        allow_none=True, metadata={"description": "ActiveSync protocol version", "example": "16.1"}
+    )
+    foldersSyncable = fields.Integer(allow_none=True, metadata={"description": "Folders the device can sync"})
+    foldersSynced = fields.Integer(allow_none=True, metadata={"description": "Folders the device has synced"})
     wipeStatus = fields.Integer()
     wipeHistory = fields.List(fields.Nested(HistoryEntrySchema))
 

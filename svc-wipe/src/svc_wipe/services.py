@@ -15,6 +15,7 @@ from svc_wipe import auth
 from svc_wipe.auth import Caller, find_user
 from svc_wipe.errors import INSUFFICIENT_PERMISSIONS, ApiError, access_denied
 from svc_wipe.models import REMOTE_IP_MAX, USERNAME_MAX, Device, DeviceHistory, Domain, User, UserRole
+from vendorkit.admin import signing_secret
 from vendorkit.security import hash_secret, verify_secret
 
 LOCAL_PART = re.compile(r"[A-Za-z0-9_.+-]+")
@@ -33,6 +34,28 @@ def user_object(user: User) -> dict[str, Any]:
 
 def _unix_seconds(moment: datetime) -> int:
     return calendar.timegm(moment.timetuple())
+
+
+def _optional_unix_seconds(moment: datetime | None) -> int | None:
+    return None if moment is None else _unix_seconds(moment)
+
+
+def device_object(device: Device, owner: User, history: list[dict[str, Any]]) -> dict[str, Any]:
+    """A synchronised device as the product's sync listing shows it, plus its wipe history."""
+    return {
+        "deviceid": device.device_id,
+        "devicetype": device.device_type,
+        "useragent": device.user_agent,
+        # The product reports the account the device synchronises as: its owner.
+        "deviceuser": owner.username,
+        "firstsynctime": _optional_unix_seconds(device.first_sync_time),
+        "lastupdatetime": _optional_unix_seconds(device.last_update_time),
+        "asversion": device.as_version,
+        "foldersSyncable": device.folders_syncable,
+        "foldersSynced": device.folders_synced,
+        "wipeStatus": device.status,
+        "wipeHistory": history,
+    }
 
 
 def _utc(seconds: int | None) -> datetime:
@@ -118,7 +141,7 @@ def report_wipe_status(
 
 def token_pair(user: User, config: dict[str, Any]) -> dict[str, str]:
     """A fresh login token for ``user`` and its CSRF value."""
-    token = auth.issue_token(user.username, config["SECRET_KEY"], config["JWT_EXPIRES_AFTER"])
+    token = auth.issue_token(user.username, signing_secret(config["SECRET_KEY"]), config["JWT_EXPIRES_AFTER"])
     return {"grommunioAuthJwt": token, "csrf": auth.csrf_token(token)}
 
 
@@ -135,7 +158,10 @@ def login(session: Session, config: dict[str, Any], username: str, password: str
 
 def profile(session: Session, user: User) -> dict[str, Any]:
     """The logged-in user and what it may do."""
-    return {"user": user_object(user), "capabilities": auth.capabilities(session, user)}
+    return {
+        "user": user_object(user) | {"realName": user.real_name},
+        "capabilities": auth.capabilities(session, user),
+    }
 
 
 def domains(session: Session, user: User) -> dict[str, Any]:
@@ -254,16 +280,13 @@ def device_sync(session: Session, user: User, domain_id: int, user_id: int) -> l
         history[entry.device_ref].append(
             {"time": _unix_seconds(entry.time), "remoteIP": entry.remote_ip, "status": entry.status}
         )
-    return [
-        {"deviceid": device.device_id, "wipeStatus": device.status, "wipeHistory": history[device.id]}
-        for device in devices
-    ]
+    return [device_object(device, owner, history[device.id]) for device in devices]
 
 
 def refresh_login(session: Session, config: dict[str, Any], token: str | None) -> dict[str, str]:
     """A fresh token pair for the user of a valid ``grommunioAuthJwt`` cookie; 400 without one."""
     try:
-        user = auth.token_user(session, token, config["SECRET_KEY"], check_csrf=False)
+        user = auth.token_user(session, token, signing_secret(config["SECRET_KEY"]), check_csrf=False)
     except auth.TokenRejected:
         raise ApiError(400, "Incomplete login form") from None
     return token_pair(user, config)

@@ -1,4 +1,4 @@
-"""Wire conventions of offboard.md: negotiation, paths, refusals in their order, body parsing."""
+"""Wire conventions of docs/offboard.md section 2: negotiation, paths, refusals in their order, body parsing."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The client-address rule of gateway.md, shared by the gateway and every service."""
+"""Client addresses behind trusted proxies: one rule (``client_address``) for the gateway and every service."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ SERVICE = "svc-offboard"
 DEMO_SECRETS: dict[str, str] = {}
 
 DEFAULTS: dict[str, Any] = {
-    # Request bodies above this size get 413 (offboard.md: 64 KiB).
+    # Request bodies above this size get 413 (docs/offboard.md, sections 2 and 11: 64 KiB).
     "MAX_BODY_BYTES": 64 * 1024,
     # Login ``timeout`` when the client sends none, in minutes of inactivity.
     "TOKEN_IDLE_MINUTES": 30,

@@ -214,7 +214,7 @@ def test_hostile_xml_gets_a_clean_400(api, admin_token, body, path):
     }
 
 
-# --- every error case of offboard.md ------------------------------------------------------------
+# --- every error case of docs/offboard.md ------------------------------------------------------------
 
 
 def test_406_comes_first(api):

@@ -17,24 +17,38 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 COMPOSE_GATEWAY_CONFIG = REPO_ROOT / "deploy" / "compose" / "gateway.yaml"
+COMPOSE_LEAVER_CONFIG = REPO_ROOT / "deploy" / "compose" / "leaver.yaml"
 K8S = REPO_ROOT / "deploy" / "k8s"
-SERVICES = ["svc-wipe", "svc-bulkuser", "svc-offboard", "svc-emm", "svc-agenda"]
+# Every service's image is built from this one file; the gateway has its own.
+SERVICE_DOCKERFILE = REPO_ROOT / "deploy" / "service.Dockerfile"
+SERVICES = ["svc-wipe", "svc-bulkuser", "svc-offboard", "svc-emm", "svc-agenda", "svc-leaver"]
 IMAGES = ["gateway", *SERVICES]
 # gateway route name -> service folder
-ROUTES = {"wipe": "svc-wipe", "bulkuser": "svc-bulkuser", "offboard": "svc-offboard", "emm": "svc-emm", "agenda": "svc-agenda"}  # fmt: skip
+ROUTES = {"wipe": "svc-wipe", "bulkuser": "svc-bulkuser", "offboard": "svc-offboard", "emm": "svc-emm", "agenda": "svc-agenda", "leaver": "svc-leaver"}  # fmt: skip
+# svc-leaver's queue consumers: a second container of svc-leaver's image.
+LEAVER_WORKER = "svc-leaver-worker"
 
 
 @dataclass
 class Component:
-    """One deployable folder: its distribution name (for uv) and import package (for gunicorn)."""
+    """One deployable folder: its distribution name (for uv) and import package (for the server)."""
 
     folder: str
     distribution: str
     package: str
 
     @property
+    def is_service(self) -> bool:
+        return self.folder.startswith("svc-")
+
+    @property
     def dockerfile(self) -> Path:
-        return REPO_ROOT / self.folder / "Dockerfile"
+        return SERVICE_DOCKERFILE if self.is_service else REPO_ROOT / self.folder / "Dockerfile"
+
+    @property
+    def build_args(self) -> dict[str, str]:
+        """The ``--build-arg`` values that make the image this component's."""
+        return {"SERVICE": self.folder.removeprefix("svc-")} if self.is_service else {}
 
 
 def component(folder: str) -> Component:
@@ -80,8 +94,26 @@ class Stage:
         return values
 
 
-def parse_dockerfile(path: Path) -> tuple[dict[str, str], list[Stage]]:
-    """Global ARG defaults and the stages, with line continuations joined and comments dropped."""
+def substitute(text: str, values: dict[str, str]) -> str:
+    """``$NAME`` and ``${NAME}`` replaced for the names in ``values`` (others left as written)."""
+
+    def value(match: re.Match) -> str:
+        name = match.group(1) or match.group(2)
+        return values.get(name, match.group(0))
+
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", value, text)
+
+
+def parse_dockerfile(
+    path: Path, build_args: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[Stage]]:
+    """Global ARG defaults and the stages, with line continuations joined and comments dropped.
+
+    A stage's ``ARG NAME`` makes the build argument ``NAME`` (from ``build_args``,
+    else the ARG's default) visible to the stage's later instructions, as in
+    Docker, and it is substituted there (in RUN, the shell would do the same).
+    """
+    build_args = build_args or {}
     logical: list[str] = []
     pending = ""
     for raw in path.read_text().splitlines():
@@ -97,20 +129,25 @@ def parse_dockerfile(path: Path) -> tuple[dict[str, str], list[Stage]]:
         pending = ""
     args: dict[str, str] = {}
     stages: list[Stage] = []
+    visible: dict[str, str] = {}
     for line in logical:
         keyword, _, rest = line.partition(" ")
         keyword = keyword.upper()
         rest = rest.strip()
         if keyword == "FROM":
             words = rest.split()
-            base = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), words[0])
+            base = substitute(words[0], {**args, **build_args})
             name = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
             stages.append(Stage(base, name))
+            visible = {}
         elif keyword == "ARG" and not stages:
             key, _, value = rest.partition("=")
             args[key] = value
         else:
-            stages[-1].instructions.append(Instruction(keyword, rest))
+            if keyword == "ARG":
+                key, _, default = rest.partition("=")
+                visible[key] = build_args.get(key, default or args.get(key, ""))
+            stages[-1].instructions.append(Instruction(keyword, substitute(rest, visible)))
     return args, stages
 
 

@@ -13,9 +13,12 @@ import pytest
 import yaml
 from deploy_helpers import (
     COMPOSE_GATEWAY_CONFIG,
+    COMPOSE_LEAVER_CONFIG,
     ENV_EXAMPLE,
+    LEAVER_WORKER,
     REPO_ROOT,
     ROUTES,
+    SERVICE_DOCKERFILE,
     SERVICES,
     MissingVariable,
     component,
@@ -30,6 +33,8 @@ from jsonschema import Draft7Validator
 
 SCHEMA = REPO_ROOT / "deploy" / "schemas" / "compose-spec.json"
 DATABASES = {name: "db-" + name.removeprefix("svc-") for name in SERVICES}
+# Containers that use a service's database besides the service itself.
+DATABASE_SHARERS = {"svc-leaver": {LEAVER_WORKER}}
 NEW_ENV = REPO_ROOT / "deploy" / "compose" / "new-env.py"
 
 
@@ -68,7 +73,7 @@ def test_the_vendored_schema_names_its_source_and_licence():
 
 
 def test_every_part_of_the_platform_is_a_service(compose):
-    expected = {"gateway", *SERVICES, *DATABASES.values(), "redis", "mailpit"}
+    expected = {"gateway", *SERVICES, LEAVER_WORKER, *DATABASES.values(), "redis", "mailpit"}
     assert set(compose["services"]) == expected
 
 
@@ -105,8 +110,8 @@ def test_each_service_has_its_own_postgresql_database_on_a_named_volume(compose,
     # Each database is reachable only by its own service.
     for name, database in DATABASES.items():
         (network,) = compose["services"][database]["networks"]
-        users = [s for s, spec in compose["services"].items() if network in (spec.get("networks") or [])]
-        assert sorted(users) == sorted([name, database])
+        users = {s for s, spec in compose["services"].items() if network in (spec.get("networks") or [])}
+        assert users == {name, database, *DATABASE_SHARERS.get(name, ())}
         assert compose["networks"][network]["internal"] is True
     assert len({environment(services[d])["POSTGRES_PASSWORD"] for d in DATABASES.values()}) == len(DATABASES)
 
@@ -145,7 +150,7 @@ def test_the_gateway_counts_in_the_password_protected_redis(compose, filled_env)
     assert url.password == filled_env["REDIS_PASSWORD"]
     command = services["redis"]["command"]
     assert command[command.index("--requirepass") + 1] == filled_env["REDIS_PASSWORD"]
-    assert set(compose["services"]["redis"]["networks"]) <= set(compose["services"]["gateway"]["networks"])
+    assert set(compose["services"]["redis"]["networks"]) & set(compose["services"]["gateway"]["networks"])
 
 
 def test_svc_emm_sends_its_mail_to_the_smtp_catcher(compose):
@@ -163,12 +168,68 @@ def test_svc_emm_can_be_scaled(compose):
     assert all(not isinstance(spec, dict) or "ipv4_address" not in spec for spec in emm["networks"])
 
 
-def test_each_image_is_built_from_the_repository_root_with_its_own_dockerfile(compose):
+def test_each_image_is_built_from_the_repository_root_and_its_dockerfile(compose):
     for name in ["gateway", *SERVICES]:
+        unit = component(name)
         build = compose["services"][name]["build"]
         assert build["context"] == "."
-        assert build["dockerfile"] == f"{name}/Dockerfile"
-        assert (REPO_ROOT / build["dockerfile"]).is_file()
+        assert (REPO_ROOT / build["dockerfile"]).resolve() == unit.dockerfile
+        assert build.get("args", {}) == unit.build_args
+    assert component("svc-wipe").dockerfile == SERVICE_DOCKERFILE
+
+
+def test_svc_leaver_queues_on_redis_and_its_workers_execute(compose, filled_env):
+    services = interpolate(compose["services"], filled_env)
+    api, worker = services["svc-leaver"], services[LEAVER_WORKER]
+    env = environment(api)
+    # The API only queues; the workers, the same image with the same settings, execute.
+    assert env["LEAVER_CONSUMER"] == "none"
+    assert (worker["image"], worker["build"]) == (api["image"], api["build"])
+    assert worker["command"] == ["leaver", "worker"]
+    assert environment(worker) == env
+    assert worker["configs"] == api["configs"]
+    assert "ports" not in worker and "container_name" not in worker, "workers scale with --scale"
+    # Its queue: the password-protected Redis, in a database of its own (the gateway counts in 0).
+    queue = urllib.parse.urlsplit(env["LEAVER_QUEUE_URL"])
+    counters = urllib.parse.urlsplit(environment(services["gateway"])["RATELIMIT_STORAGE_URL"])
+    assert (queue.scheme, queue.hostname, queue.port, queue.password) == (
+        "redis",
+        "redis",
+        6379,
+        filled_env["REDIS_PASSWORD"],
+    )
+    assert queue.path != counters.path
+    for name in ("svc-leaver", LEAVER_WORKER):
+        assert set(compose["services"]["redis"]["networks"]) & set(compose["services"][name]["networks"])
+        assert "redis" in depends_on(compose["services"][name])
+        # It reaches the vendors through the gateway, on the services network.
+        assert "services" in compose["services"][name]["networks"]
+    # The worker has no port: it is healthy while it can reach its queue.
+    check = " ".join(compose["services"][LEAVER_WORKER]["healthcheck"]["test"])
+    assert "LEAVER_QUEUE_URL" in check and "ping()" in check
+
+
+def test_svc_leavers_vendors_are_reached_through_the_gateway(compose, filled_env):
+    from svc_leaver.config import SECRET_FIELD, parse_leaver_config
+
+    api = compose["services"]["svc-leaver"]
+    env = interpolate(environment(api), filled_env)
+    (mount,) = api["configs"]
+    assert mount["target"] == env["LEAVER_CONFIG"]
+    assert (REPO_ROOT / compose["configs"][mount["source"]]["file"]).resolve() == COMPOSE_LEAVER_CONFIG
+    raw = yaml.safe_load(COMPOSE_LEAVER_CONFIG.read_text())
+    # The service accepts the file with the secrets compose gives it.
+    config = parse_leaver_config(raw, env)
+    assert set(config.targets) == set(SECRET_FIELD)
+    gateway_routes = yaml.safe_load(COMPOSE_GATEWAY_CONFIG.read_text())["routes"]
+    prefixes = [prefix for route in gateway_routes for prefix in route["prefixes"]]
+    for name, target in config.targets.items():
+        url = urllib.parse.urlsplit(target.base_url)
+        assert (url.hostname, url.port) == ("gateway", 8080), name
+        # The target's paths lie under one of the gateway's routes (wso2's are /mdm-admin/ and /oauth2/).
+        assert url.path == "" or any(f"{url.path}/".startswith(prefix) for prefix in prefixes), name
+        # Each secret is a required variable of .env, never a value in the file.
+        assert set(variables_in(environment(api)[target.secret_env]).values()) == {":?"}, name
 
 
 def test_the_services_trust_the_gateways_fixed_address_and_nothing_else(compose, filled_env):

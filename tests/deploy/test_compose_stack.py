@@ -1,19 +1,21 @@
 """docker-compose.yml brought up as processes: the same commands, the same environment.
 
-Each image's CMD runs under this machine's Python with the image's ENV and the
+Each image's CMD (or the compose service's command: svc-leaver-worker's
+`leaver worker`) runs under this machine's Python with the image's ENV and the
 compose service's environment, interpolated from a .env written by
 deploy/compose/new-env.py. Only what Docker would provide is replaced by local
 equivalents: service DNS names and ports become loopback ports (a PostgreSQL
 database and role per service, as the postgres image creates them; a Redis with
-the .env password; an SMTP catcher for mailpit), and the gateway's fixed address
-on the services network, which the services trust, becomes 127.0.0.1. And each
-process runs one worker instead of two, to spare the test
-machine's CPU: several processes sharing one database is what the scaling test
-below checks, with three replicas migrating a new database at once.
+the .env password; an SMTP catcher for mailpit), the mounted configuration files
+get those local addresses, and the gateway's fixed address on the services
+network, which the services trust, becomes 127.0.0.1. Several processes sharing
+one database is what the scaling test below checks, with three replicas
+migrating a new database at once.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +23,7 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -29,6 +32,8 @@ import yaml
 from aiosmtpd.controller import Controller
 from deploy_helpers import (
     COMPOSE_GATEWAY_CONFIG,
+    COMPOSE_LEAVER_CONFIG,
+    LEAVER_WORKER,
     REPO_ROOT,
     ROUTES,
     SERVICES,
@@ -48,25 +53,63 @@ pytestmark = pytest.mark.e2e
 
 NEW_ENV = REPO_ROOT / "deploy" / "compose" / "new-env.py"
 # The variables that would make a process read something other than what compose gives it.
-OUTER_SETTINGS = ("DATABASE_URL", "DEMO_DATA", "SECRET_KEY", "GUNICORN_", "GATEWAY_CONFIG", "RATELIMIT_")
+OUTER_SETTINGS = (
+    "DATABASE_URL",
+    "DEMO_DATA",
+    "SECRET_KEY",
+    "GUNICORN_",
+    "SERVE_",
+    "GATEWAY_CONFIG",
+    "RATELIMIT_",
+    "LEAVER_",
+)
+TERMINAL_RUN_STATUSES = {"succeeded", "partial", "failed", "planned"}
 
 
 @dataclass
 class ImageProcess(ServerProcess):
-    """An image's CMD as a local process: ``gunicorn ...`` run by this Python, with the given environment."""
+    """An image's CMD as a local process: ``python -m vendorkit.serve`` run by this Python."""
 
     cmd: list[str] = field(default_factory=list)
 
     def command(self) -> list[str]:
-        assert self.cmd[0] == "gunicorn"
-        return [sys.executable, "-m", *self.cmd]
+        program, *arguments = self.cmd
+        assert program == "python"
+        return [sys.executable, *arguments]
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(OUTER_SETTINGS)}
-        return {**env, **self.env, "GUNICORN_BIND": f"{self.host}:{self.port}"}
+        return {**env, **self.env, "SERVE_BIND": f"{self.host}:{self.port}"}
 
     def log_lines(self) -> list[str]:
         return self.log_path.read_text(errors="replace").splitlines()
+
+
+@dataclass
+class WorkerProcess(ImageProcess):
+    """svc-leaver-worker: the image's console script that compose names, healthy by compose's check."""
+
+    healthcheck: list[str] = field(default_factory=list)
+
+    def command(self) -> list[str]:
+        program, *arguments = self.cmd
+        # The image's PATH puts its virtual environment's scripts first; here, this Python's.
+        return [str(Path(sys.executable).parent / program), *arguments]
+
+    def wait_healthy(self, timeout: float) -> None:
+        kind, program, *arguments = self.healthcheck
+        assert (kind, program) == ("CMD", "python")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError("process exited")
+            check = subprocess.run(
+                [sys.executable, *arguments], env=self.environment(), capture_output=True, check=False
+            )
+            if check.returncode == 0:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.cmd} not healthy after {timeout}s")
 
 
 @dataclass
@@ -83,7 +126,8 @@ class GatewayImageProcess(ImageProcess):
 
 def image_of(folder: str) -> tuple[list[str], dict[str, str]]:
     """The image's CMD and the ENV of its runtime stage (PATH aside: the local Python is used)."""
-    _, stages = parse_dockerfile(component(folder).dockerfile)
+    unit = component(folder)
+    _, stages = parse_dockerfile(unit.dockerfile, unit.build_args)
     (cmd,) = stages[-1].all("CMD")
     env = {k: v for k, v in stages[-1].env().items() if k != "PATH"}
     return cmd.exec_form, env
@@ -132,6 +176,7 @@ def relocate(url: str, netloc_by_host: dict[str, str]) -> str:
 class ComposeStack:
     dotenv: dict[str, str]
     services: dict[str, ImageProcess]
+    worker: WorkerProcess
     gateway: ImageProcess
     redis_url: str
     smtp: SmtpCatcher
@@ -158,24 +203,33 @@ def compose_stack(postgres, tmp_path_factory):
     smtp.controller.start()
 
     ports = {name: free_port() for name in SERVICES}
+    gateway_port = free_port()
     netloc_by_host = {f"{name}:8000": f"127.0.0.1:{port}" for name, port in ports.items()}
     netloc_by_host["redis:6379"] = f"127.0.0.1:{redis.port}"
+    netloc_by_host["gateway:8080"] = f"127.0.0.1:{gateway_port}"
     for name in SERVICES:
         database = urllib.parse.urlsplit(environment(services[name])["DATABASE_URL"])
         netloc_by_host[f"{database.hostname}:{database.port}"] = f"127.0.0.1:{postgres.port}"
         create_role_and_database(postgres, database)
 
-    def local_env(name: str) -> dict[str, str]:
-        _, image_env = image_of(name)
+    # svc-leaver's vendors file, as mounted, with the gateway's local address.
+    leaver_config = yaml.safe_load(COMPOSE_LEAVER_CONFIG.read_text())
+    for target in leaver_config["targets"].values():
+        target["base_url"] = relocate(target["base_url"], netloc_by_host)
+    (workdir / "leaver.yaml").write_text(yaml.safe_dump(leaver_config))
+
+    def local_env(name: str, image: str | None = None) -> dict[str, str]:
+        _, image_env = image_of(image or name)
         env = {**image_env, **{k: str(v) for k, v in environment(services[name]).items()}}
-        for key in ("DATABASE_URL", "RATELIMIT_STORAGE_URL"):
+        for key in ("DATABASE_URL", "RATELIMIT_STORAGE_URL", "LEAVER_QUEUE_URL"):
             if key in env:
                 env[key] = relocate(env[key], netloc_by_host)
+        if "LEAVER_CONFIG" in env:
+            env["LEAVER_CONFIG"] = str(workdir / "leaver.yaml")
         for key in ("TRUSTED_PROXIES", "AGENDA_TRUSTED_PROXIES"):
             if key in env:
                 assert env[key] == f"{gateway_ip}/32"
                 env[key] = "127.0.0.1/32"  # where the local gateway's connections come from
-        env["GUNICORN_WORKERS"] = "1"
         if env.get("MAIL_HOST") == "mailpit":
             env["MAIL_HOST"], env["MAIL_PORT"] = "127.0.0.1", str(smtp.port)
         return env
@@ -184,7 +238,7 @@ def compose_stack(postgres, tmp_path_factory):
     for name in SERVICES:
         command, _ = image_of(name)
         processes[name] = ImageProcess(
-            app=command[-1],
+            app=local_env(name)["SERVE_APP"],
             cmd=command,
             env=local_env(name),
             port=ports[name],
@@ -201,7 +255,15 @@ def compose_stack(postgres, tmp_path_factory):
     (entrypoint,) = stages[-1].all("ENTRYPOINT")
     command = [*entrypoint.exec_form, *(str(a) for a in services["gateway"]["command"])]
     gateway = GatewayImageProcess(
-        app="gateway", cmd=command, env=gateway_env, log_path=workdir / "gateway.log"
+        app="gateway", cmd=command, env=gateway_env, port=gateway_port, log_path=workdir / "gateway.log"
+    )
+    worker_service = services[LEAVER_WORKER]
+    worker = WorkerProcess(
+        app="leaver worker",
+        cmd=[str(part) for part in worker_service["command"]],
+        env=local_env(LEAVER_WORKER, image="svc-leaver"),
+        healthcheck=worker_service["healthcheck"]["test"],
+        log_path=workdir / f"{LEAVER_WORKER}.log",
     )
 
     try:
@@ -209,10 +271,12 @@ def compose_stack(postgres, tmp_path_factory):
         with ThreadPoolExecutor(len(processes)) as pool:
             for started in [pool.submit(p.start) for p in processes.values()]:
                 started.result()
+        worker.start()
         gateway.start()
-        yield ComposeStack(dotenv, processes, gateway, relocate(environment(services["gateway"])["RATELIMIT_STORAGE_URL"], netloc_by_host), smtp, gateway_config)  # fmt: skip
+        yield ComposeStack(dotenv, processes, worker, gateway, relocate(environment(services["gateway"])["RATELIMIT_STORAGE_URL"], netloc_by_host), smtp, gateway_config)  # fmt: skip
     finally:
         gateway.stop()
+        worker.stop()
         with ThreadPoolExecutor(len(processes)) as pool:
             list(pool.map(ImageProcess.stop, processes.values()))
         smtp.controller.stop()
@@ -245,6 +309,8 @@ ROUTE_REQUESTS = [
      "grant_type=password&username=nobody&password=wrong", 400, lambda body: body["error"] == "invalid_grant"),
     ("agenda", "GET", "/AktionNEXT/API/user/getAll", {"Accept": "application/json"}, None, 400,
      lambda body: body["Result"]["Code"] == 1002),
+    ("leaver", "GET", "/leaver/v1/runs", {}, None, 401,
+     lambda body: body["status"] == 401 and body["title"] and body["type"]),
 ]  # fmt: skip
 
 
@@ -375,3 +441,47 @@ def test_scaling_svc_emm_spreads_its_traffic_over_every_replica(compose_stack, p
     finally:
         with ThreadPoolExecutor(len(replicas)) as pool:
             list(pool.map(ImageProcess.stop, replicas))
+
+
+def test_a_leaver_run_is_executed_by_the_worker_against_the_vendors_through_the_gateway(compose_stack):
+    """A dry run through the gateway: the API (LEAVER_CONSUMER=none) queues it on Redis, the
+    worker process executes it, and every vendor answers, through the gateway, for itself.
+
+    The stack runs in production mode, so no vendor has the accounts that .env's fresh
+    random secrets would log in to: every target ends refused by its vendor, which is
+    what shows each request went all the way (a network failure would leave no answer).
+    """
+    token = compose_stack.dotenv["LEAVER_API_TOKEN"]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    accounts = {"grommunio": "kim@example.com", "dnl": "kim@example.com", "commvault": "kim", "wso2": "kim", "aktion": "Kim.Doe"}  # fmt: skip
+    created = http_request(
+        "POST",
+        compose_stack.url("/leaver/v1/runs"),
+        headers=headers,
+        body=json.dumps({"person": "E-compose", "accounts": accounts, "dry_run": True}),
+    )
+    assert created.status == 202, created.text
+    run_id = created.json()["id"]
+    deadline = time.monotonic() + 90
+    while True:
+        run = http_request("GET", compose_stack.url(f"/leaver/v1/runs/{run_id}"), headers=headers).json()
+        if run["status"] in TERMINAL_RUN_STATUSES or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert run["status"] == "failed", run
+    for name, target in run["targets"].items():
+        assert target["status"] == "failed", (name, target)
+        assert target["vendor"] is not None and target["vendor"]["status"] is not None, (name, target)
+    # Every request the worker sent (its audit names them) went through the gateway.
+    audit = http_request("GET", compose_stack.url(f"/leaver/v1/runs/{run_id}/audit"), headers=headers)
+    sent = {(e["target"], e["data"]["path"]) for e in audit.json()["events"] if e["type"] == "request_sent"}
+    assert {target for target, _ in sent} == set(accounts)
+    gateway_log = "\n".join(compose_stack.gateway.log_lines())
+    for target, path in sent:
+        assert f'"{path}"' in gateway_log, (target, path)
+    assert compose_stack.worker.process.poll() is None, "the worker keeps running"
+    # A wrong token is refused by the API, in its own problem envelope.
+    refused = http_request(
+        "GET", compose_stack.url(f"/leaver/v1/runs/{run_id}"), headers={"Authorization": "Bearer wrong"}
+    )
+    assert refused.status == 401 and refused.json()["status"] == 401

@@ -3,7 +3,16 @@
 import importlib
 import re
 
-from deploy_helpers import ENV_EXAMPLE, REPO_ROOT, SERVICES, component, parse_env_file
+import yaml
+from deploy_helpers import (
+    COMPOSE_LEAVER_CONFIG,
+    ENV_EXAMPLE,
+    K8S,
+    REPO_ROOT,
+    SERVICES,
+    component,
+    parse_env_file,
+)
 
 from vendorkit.config import common_defaults
 
@@ -20,10 +29,32 @@ def test_every_setting_of_every_service_is_documented():
         assert settings <= NAMED, f"{name}: {sorted(settings - NAMED)}"
 
 
-def test_every_gunicorn_and_gateway_variable_is_documented():
-    conf = (REPO_ROOT / "shared" / "src" / "vendorkit" / "gunicorn_conf.py").read_text()
-    assert set(re.findall(r"\"(GUNICORN_[A-Z_]+)\"", conf)) <= NAMED
+def test_every_server_and_gateway_variable_is_documented():
+    vendorkit = REPO_ROOT / "shared" / "src" / "vendorkit"
+    serve = (vendorkit / "serve.py").read_text()
+    served = set(re.findall(r"\"(SERVE_[A-Z_]+)\"", serve))
+    assert {"SERVE_APP", "SERVE_BIND", "SERVE_THREADS"} <= served <= NAMED
+    gunicorn = (vendorkit / "gunicorn_conf.py").read_text()
+    assert set(re.findall(r"\"(GUNICORN_[A-Z_]+)\"", gunicorn)) <= NAMED
     assert {"GATEWAY_CONFIG", "RATELIMIT_STORAGE_URL"} <= NAMED
+
+
+def test_every_secret_a_deployed_vendors_file_names_is_documented():
+    for path in (COMPOSE_LEAVER_CONFIG, K8S / "base" / "leaver-targets.yaml"):
+        targets = yaml.safe_load(path.read_text())["targets"]
+        named = {
+            value for target in targets.values() for key, value in target.items() if key.endswith("_env")
+        }
+        assert named <= NAMED, f"{path.name}: {sorted(named - NAMED)}"
+
+
+def test_the_build_commands_build_every_service_from_the_one_dockerfile():
+    (loop,) = re.findall(r"^for service in ([a-z ]+); do$", DOC, re.MULTILINE)
+    assert loop.split() == [name.removeprefix("svc-") for name in SERVICES]
+    assert (
+        "docker build -f deploy/service.Dockerfile --build-arg SERVICE=$service -t usermgmt/svc-$service ."
+        in DOC
+    )
 
 
 def test_every_compose_variable_is_documented():

@@ -1,7 +1,10 @@
 """The Dockerfiles: what they copy exists, what they run is importable, and the builder stage works.
 
-No Docker engine runs on the development machines, so the images are checked
-statically here, and the builder stage's uv commands are replayed as processes
+Every service's image comes from deploy/service.Dockerfile with the build
+argument SERVICE; the gateway's from gateway/Dockerfile. No Docker engine runs
+on the development machines, so the images are checked statically here, with
+the build arguments substituted as Docker would, and the builder stage's uv
+commands are replayed as processes
 (test_the_builder_stage_installs_the_package_from_the_lock).
 """
 
@@ -18,6 +21,8 @@ import pytest
 from deploy_helpers import (
     IMAGES,
     REPO_ROOT,
+    SERVICE_DOCKERFILE,
+    SERVICES,
     component,
     ignored_by_docker,
     parse_dockerfile,
@@ -30,8 +35,36 @@ UV = shutil.which("uv") or str(REPO_ROOT / ".tools" / "bin" / "uv")
 @pytest.fixture(params=IMAGES)
 def image(request):
     unit = component(request.param)
-    global_args, stages = parse_dockerfile(unit.dockerfile)
+    global_args, stages = parse_dockerfile(unit.dockerfile, unit.build_args)
     return unit, global_args, stages
+
+
+def test_one_dockerfile_builds_every_service():
+    # No per-service copies to drift apart: the build argument is the only difference.
+    assert not list(REPO_ROOT.glob("svc-*/Dockerfile"))
+
+    def sources(service: str) -> set[str]:
+        _, stages = parse_dockerfile(SERVICE_DOCKERFILE, {"SERVICE": service})
+        return {shlex.split(copy.arguments)[0] for copy in stages[0].all("COPY")}
+
+    for name in SERVICES:
+        others = {f"{other}/src" for other in SERVICES if other != name}
+        copied = sources(name.removeprefix("svc-"))
+        assert f"{name}/src" in copied and not copied & others, name
+
+
+def test_the_build_refuses_to_start_without_the_service_argument():
+    """The builder's first RUN, as the build's shell runs it with and without ``--build-arg SERVICE``."""
+
+    def first_run(build_args: dict[str, str]) -> subprocess.CompletedProcess:
+        _, stages = parse_dockerfile(SERVICE_DOCKERFILE, build_args)
+        command = stages[0].all("RUN")[0].arguments
+        return subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, check=False)
+
+    refused = first_run({})
+    assert refused.returncode != 0
+    assert "--build-arg SERVICE=" in refused.stderr
+    assert first_run({"SERVICE": "wipe"}).returncode == 0
 
 
 def test_multi_stage_on_slim_python_3_11(image):
@@ -69,18 +102,44 @@ def test_the_gateway_image_runs_the_gateway_command_on_every_interface():
     assert callable(importlib.import_module("gateway.cli").main)
 
 
-def test_cmd_runs_gunicorn_on_an_importable_create_app(image):
+def test_cmd_serves_this_services_create_app_under_waitress(image):
     unit, _, stages = image
     if unit.folder == "gateway":
         pytest.skip("the gateway image runs the gateway command (tested above)")
-    (cmd,) = stages[-1].all("CMD")
-    program, config_flag, config, app = cmd.exec_form
-    assert (program, config_flag, config) == ("gunicorn", "-c", "python:vendorkit.gunicorn_conf")
-    module, _, call = app.partition(":")
-    assert call == "create_app()"
-    assert module == unit.package
+    runtime = stages[-1]
+    (cmd,) = runtime.all("CMD")
+    assert cmd.exec_form == ["python", "-m", "vendorkit.serve"]
+    # vendorkit.serve takes the app from SERVE_APP and the address from SERVE_BIND.
+    env = runtime.env()
+    module, _, call = env["SERVE_APP"].partition(":")
+    assert (module, call) == (unit.package, "create_app()")
+    assert env["SERVE_BIND"] == "0.0.0.0:8000"
     assert callable(importlib.import_module(module).create_app)
-    importlib.import_module("vendorkit.gunicorn_conf")
+    serve = importlib.import_module("vendorkit.serve")
+    target = serve.Target.parse(env["SERVE_APP"], env["SERVE_BIND"])
+    assert (target.app, target.host, target.port) == (f"{unit.package}:create_app()", "0.0.0.0", 8000)
+
+
+def test_the_serve_command_reads_its_app_from_serve_app(monkeypatch):
+    """What the image's CMD relies on: no argument, the app and address from the environment."""
+    serve = importlib.import_module("vendorkit.serve")
+    served = []
+    monkeypatch.setattr(serve, "serve", served.append)
+    monkeypatch.setenv("SERVE_APP", "svc_emm:create_app()")
+    monkeypatch.setenv("SERVE_BIND", "0.0.0.0:8000")
+    assert serve.main([]) == 0
+    assert served == [serve.Target("svc_emm:create_app()", "0.0.0.0", 8000)]
+    monkeypatch.delenv("SERVE_APP")
+    with pytest.raises(SystemExit) as refused:
+        serve.main([])
+    assert refused.value.code == 2
+
+
+def test_the_leaver_image_also_runs_its_queue_workers():
+    scripts = tomllib.loads((REPO_ROOT / "svc-leaver" / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["leaver"] == "svc_leaver.cli:main"
+    cli = importlib.import_module("svc_leaver.cli")
+    assert cli.build_parser().parse_args(["worker"]).command == "worker"
 
 
 def test_the_gunicorn_config_reads_its_settings_from_the_environment(monkeypatch):
@@ -121,7 +180,7 @@ def test_the_listening_port_is_exposed_and_health_checked(image):
         (cmd,) = runtime.all("CMD")
         port = cmd.exec_form[cmd.exec_form.index("--bind") + 1].rpartition(":")[2]
     else:
-        port = runtime.env()["GUNICORN_BIND"].rpartition(":")[2]
+        port = runtime.env()["SERVE_BIND"].rpartition(":")[2]
     (expose,) = runtime.all("EXPOSE")
     assert expose.arguments == port
     (healthcheck,) = runtime.all("HEALTHCHECK")
@@ -155,25 +214,23 @@ def test_the_builder_installs_this_package_from_the_lock(image):
     ]
 
 
-def test_the_migration_lock_is_explained_where_the_command_is(image):
-    unit, _, _ = image
-    text = unit.dockerfile.read_text()
-    if unit.folder != "gateway":
-        assert "gunicorn_conf" in text
-        assert "advisory lock" in text
+def test_the_migration_lock_is_explained_where_the_command_is():
+    text = SERVICE_DOCKERFILE.read_text()
+    assert "vendorkit/serve.py" in text
+    assert "advisory lock" in text
 
 
 @pytest.mark.e2e
 @pytest.mark.skipif(not Path(UV).exists(), reason="uv is not installed (make install provides .tools/bin/uv)")
-@pytest.mark.parametrize("folder", ["gateway", "svc-emm"])
+@pytest.mark.parametrize("folder", ["gateway", "svc-leaver"])
 def test_the_builder_stage_installs_the_package_from_the_lock(folder, tmp_path):
     """Replay the builder stage: its COPY instructions into a context, its uv commands with its ENV.
 
-    Two images stand for all six: test_the_builder_installs_this_package_from_the_lock
-    holds every Dockerfile to the same commands, each with its own package.
+    Two images stand for all seven: test_the_builder_installs_this_package_from_the_lock
+    holds every image to the same commands, each with its own package.
     """
     unit = component(folder)
-    _, stages = parse_dockerfile(unit.dockerfile)
+    _, stages = parse_dockerfile(unit.dockerfile, unit.build_args)
     builder = stages[0]
     context = tmp_path / "src"
     for copy in builder.all("COPY"):
@@ -217,7 +274,7 @@ def test_the_builder_stage_installs_the_package_from_the_lock(folder, tmp_path):
     # find_spec, not import: the import itself is checked in-process above, and
     # importing Flask and SQLAlchemy again here would only cost time.
     probe = (
-        "import importlib.util, vendorkit.gunicorn_conf; "
+        "import importlib.util, vendorkit.serve, waitress; "
         f"spec = importlib.util.find_spec({unit.package!r}); "
         "assert importlib.util.find_spec('pytest') is None, 'dev dependencies in the image'; "
         "print(spec.origin)"
@@ -229,4 +286,6 @@ def test_the_builder_stage_installs_the_package_from_the_lock(folder, tmp_path):
     # Installed into the venv (the runtime stage copies only the venv), not linked to the sources.
     assert result.stdout.startswith(str(tmp_path / "venv" / "lib"))
     assert "def create_app" in Path(result.stdout.strip()).read_text()
-    assert (tmp_path / "venv" / "bin" / "gunicorn").exists()
+    # The console scripts the images' commands name.
+    scripts = {"gateway": ["gateway"], "svc-leaver": ["leaver"]}.get(folder, [])
+    assert all((tmp_path / "venv" / "bin" / script).exists() for script in scripts)

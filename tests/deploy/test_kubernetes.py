@@ -10,7 +10,17 @@ import urllib.parse
 import kubernetes_validate
 import pytest
 import yaml
-from deploy_helpers import COMPOSE_GATEWAY_CONFIG, IMAGES, K8S, ROUTES, SERVICES, component, parse_dockerfile
+from deploy_helpers import (
+    COMPOSE_GATEWAY_CONFIG,
+    COMPOSE_LEAVER_CONFIG,
+    IMAGES,
+    K8S,
+    LEAVER_WORKER,
+    ROUTES,
+    SERVICES,
+    component,
+    parse_dockerfile,
+)
 from kustomize_lite import build
 
 OVERLAYS = ["dev", "production"]
@@ -194,9 +204,10 @@ def test_only_the_gateway_reaches_the_services(rendered):
 
 def test_production_pins_every_image_and_keeps_the_client_address():
     resources = build(K8S / "overlays/production")
-    for name in IMAGES:
+    for name in [*IMAGES, LEAVER_WORKER]:
         image = pod_container(find(resources, "Deployment", name))["image"]
-        assert re.fullmatch(rf"[\w.-]+/usermgmt/{name}:\d+\.\d+\.\d+", image), image
+        image_name = name.removesuffix("-worker")  # the workers run svc-leaver's image
+        assert re.fullmatch(rf"[\w.-]+/usermgmt/{image_name}:\d+\.\d+\.\d+", image), image
         assert find(resources, "HorizontalPodAutoscaler", name)["spec"]["minReplicas"] >= 3
     gateway = find(resources, "Service", "gateway")["spec"]
     assert (gateway["type"], gateway["externalTrafficPolicy"]) == ("LoadBalancer", "Local")
@@ -212,7 +223,7 @@ def normalized(resources):
             resource["data"] = {k: base64.b64decode(v).decode() for k, v in resource["data"].items()}
         result.append(resource)
     text = json.dumps(sorted(result, key=lambda r: (r["kind"], r["metadata"]["name"])), sort_keys=True)
-    return re.sub(r"(gateway-config|-secrets)-[a-z0-9]{10}\b", r"\1", text)
+    return re.sub(r"(gateway-config|svc-leaver-targets|-secrets)-[a-z0-9]{10}\b", r"\1", text)
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
@@ -222,3 +233,70 @@ def test_the_renderer_agrees_with_kubectl_kustomize(target):
         ["kubectl", "kustomize", str(K8S / target)], capture_output=True, text=True, check=True
     ).stdout
     assert normalized(build(K8S / target)) == normalized([d for d in yaml.safe_load_all(output) if d])
+
+
+def test_svc_leavers_workers_run_its_image_with_its_settings(rendered):
+    _, resources = rendered
+    api = pod_container(find(resources, "Deployment", "svc-leaver"))
+    worker_deployment = find(resources, "Deployment", LEAVER_WORKER)
+    worker = pod_container(worker_deployment)
+    assert worker["image"] == api["image"]
+    assert worker["command"] == ["leaver", "worker"]
+    assert worker["envFrom"] == api["envFrom"]
+    assert "ports" not in worker, "a worker accepts no connections"
+    (config_ref,) = [s["configMapRef"]["name"] for s in api["envFrom"] if "configMapRef" in s]
+    settings = find(resources, "ConfigMap", config_ref)["data"]
+    # The API only queues; the workers execute.
+    assert settings["LEAVER_CONSUMER"] == "none"
+    # Both mount the vendors' file where LEAVER_CONFIG names it.
+    directory, _, filename = settings["LEAVER_CONFIG"].rpartition("/")
+    for deployment in (find(resources, "Deployment", "svc-leaver"), worker_deployment):
+        pod = deployment["spec"]["template"]["spec"]
+        (mount,) = [m for m in pod_container(deployment)["volumeMounts"] if m["mountPath"] == directory]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        targets = find(resources, "ConfigMap", volume["configMap"]["name"])
+        assert generated(resources, "ConfigMap", "svc-leaver-targets") is targets
+        assert filename in targets["data"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod_container(deployment)["securityContext"]["readOnlyRootFilesystem"] is True
+    hpa = find(resources, "HorizontalPodAutoscaler", LEAVER_WORKER)
+    assert hpa["spec"]["scaleTargetRef"]["name"] == LEAVER_WORKER
+    assert "replicas" not in worker_deployment["spec"]
+
+
+def test_svc_leaver_reaches_the_vendors_through_the_gateway_service(rendered):
+    from svc_leaver.config import parse_leaver_config
+
+    _, resources = rendered
+    targets = yaml.safe_load(generated(resources, "ConfigMap", "svc-leaver-targets")["data"]["leaver.yaml"])
+    gateway = find(resources, "Service", "gateway")
+    (port,) = gateway["spec"]["ports"]
+    secrets = {"LEAVER_GROMMUNIO_PASSWORD", "LEAVER_DNL_PASSWORD", "LEAVER_COMMVAULT_PASSWORD",
+               "LEAVER_WSO2_PASSWORD", "LEAVER_AKTION_API_KEY"}  # fmt: skip
+    config = parse_leaver_config(targets, dict.fromkeys(secrets, "secret"))
+    for name, target in config.targets.items():
+        url = urllib.parse.urlsplit(target.base_url)
+        assert (url.hostname, url.port or 80) == ("gateway", port["port"]), name
+    # The same vendors, accounts and paths as compose, where the gateway is gateway:8080.
+    compose = yaml.safe_load(COMPOSE_LEAVER_CONFIG.read_text())
+    for target in compose["targets"].values():
+        target["base_url"] = target["base_url"].replace("http://gateway:8080", "http://gateway")
+    assert targets == compose
+
+
+def test_svc_leavers_traffic_is_limited_to_what_it_needs(rendered):
+    _, resources = rendered
+    gateway_pods = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}
+    for name in ("svc-leaver", LEAVER_WORKER):
+        policy = find(resources, "NetworkPolicy", name)["spec"]
+        assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
+        assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": name}
+        egress = policy["egress"]
+        # The gateway's pods on their container port, DNS, and the external PostgreSQL and Redis.
+        (to_gateway,) = [rule for rule in egress if rule.get("to") == [gateway_pods]]
+        assert to_gateway["ports"] == [{"protocol": "TCP", "port": 8080}]
+        ports = {(p["protocol"], p["port"]) for rule in egress for p in rule["ports"]}
+        assert {("UDP", 53), ("TCP", 5432), ("TCP", 6379)} <= ports
+    assert find(resources, "NetworkPolicy", LEAVER_WORKER)["spec"]["ingress"] == []
+    gateway_container = pod_container(find(resources, "Deployment", "gateway"))
+    assert {p["containerPort"] for p in gateway_container["ports"]} == {8080}

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from deploy_helpers import REPO_ROOT, SERVICES, component
+from deploy_helpers import COMPOSE_LEAVER_CONFIG, REPO_ROOT, SERVICES, component
 
 from vendorkit.config import ConfigError
 from vendorkit.testing import free_port
@@ -18,9 +18,28 @@ SETTINGS_PREFIXES = (
     "DEMO_DATA",
     "SECRET_KEY",
     "GUNICORN_",
+    "SERVE_",
     "RUN_MIGRATIONS",
     "GATEWAY_CONFIG",
+    "LEAVER_",
 )
+# What a service needs besides a database and its secrets, as its deployment gives it:
+# svc-leaver's vendors (the compose file, with its five secrets) and, the API only
+# queueing, no consumer in the web process.
+LEAVER_VENDOR_SECRETS = (
+    "LEAVER_GROMMUNIO_PASSWORD",
+    "LEAVER_DNL_PASSWORD",
+    "LEAVER_COMMVAULT_PASSWORD",
+    "LEAVER_WSO2_PASSWORD",
+    "LEAVER_AKTION_API_KEY",
+)
+DEPLOYED_WITH = {
+    "svc_leaver": {
+        "LEAVER_CONFIG": str(COMPOSE_LEAVER_CONFIG),
+        "LEAVER_CONSUMER": "none",
+        **{name: f"{name.lower()}-value" for name in LEAVER_VENDOR_SECRETS},
+    }
+}
 
 
 def demo_secrets(package: str) -> dict[str, str]:
@@ -32,6 +51,7 @@ def production_env(package: str, tmp_path, **changes: str | None) -> dict[str, s
     env = {
         "DEMO_DATA": "0",
         "DATABASE_URL": f"sqlite:///{tmp_path}/{package}.db",
+        **DEPLOYED_WITH.get(package, {}),
         **{name: f"{name.lower()}-{os.urandom(8).hex()}" for name in demo_secrets(package)},
     }
     for name, value in changes.items():
@@ -95,11 +115,28 @@ def test_refuses_to_start_without_a_secret(clean_environ, package, secret, tmp_p
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_demo_mode_accepts_the_demo_values(clean_environ, package, tmp_path):
-    env = {"DEMO_DATA": "1", "DATABASE_URL": f"sqlite:///{tmp_path}/demo.db", **demo_secrets(package)}
+    env = {
+        "DEMO_DATA": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/demo.db",
+        **DEPLOYED_WITH.get(package, {}),
+        **demo_secrets(package),
+    }
     assert create_app_with(clean_environ, package, env).config["DEMO_DATA"] is True
 
 
-def gunicorn(app: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+def test_svc_leaver_refuses_to_start_without_its_vendors_file(clean_environ, tmp_path):
+    env = production_env("svc_leaver", tmp_path, LEAVER_CONFIG=None)
+    with pytest.raises(ConfigError, match=r"^LEAVER_CONFIG: required .* outside demo mode"):
+        create_app_with(clean_environ, "svc_leaver", env)
+
+
+def test_svc_leaver_refuses_to_start_without_a_vendor_secret(clean_environ, tmp_path):
+    env = production_env("svc_leaver", tmp_path, LEAVER_WSO2_PASSWORD=None)
+    with pytest.raises(ConfigError, match=r"^targets\.wso2\.password_env: .*LEAVER_WSO2_PASSWORD is not set"):
+        create_app_with(clean_environ, "svc_leaver", env)
+
+
+def image_command(app: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """The image's command, as a process, until it exits (it must: the app refuses to load)."""
     base = {
         k: v
@@ -107,8 +144,8 @@ def gunicorn(app: str, env: dict[str, str]) -> subprocess.CompletedProcess:
         if not k.startswith(SETTINGS_PREFIXES) and k not in demo_secrets_of_all()
     }
     return subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "python:vendorkit.gunicorn_conf", app],
-        env={**base, "GUNICORN_BIND": f"127.0.0.1:{free_port()}", "GUNICORN_WORKERS": "1", **env},
+        [sys.executable, "-m", "vendorkit.serve"],
+        env={**base, "SERVE_APP": app, "SERVE_BIND": f"127.0.0.1:{free_port()}", **env},
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -118,20 +155,22 @@ def gunicorn(app: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.e2e
-def test_gunicorn_exits_non_zero_naming_the_missing_database_url(tmp_path):
-    # One service stands for the five: each refuses in create_app (tested above), and
-    # what is checked here is that gunicorn, the image's command, then exits non-zero.
-    package = "svc_emm"
-    result = gunicorn(f"{package}:create_app()", production_env(package, tmp_path, DATABASE_URL=None))
+def test_the_image_command_exits_non_zero_naming_the_missing_database_url(tmp_path):
+    # One service stands for the six: each refuses in create_app (tested above), and
+    # what is checked here is that the image's command then exits non-zero.
+    package = "svc_offboard"
+    result = image_command(f"{package}:create_app()", production_env(package, tmp_path, DATABASE_URL=None))
     assert result.returncode != 0
     assert "DATABASE_URL: required" in result.stdout + result.stderr
 
 
 @pytest.mark.e2e
-def test_gunicorn_exits_non_zero_naming_the_demo_secret(tmp_path):
-    package = next(p for p in PACKAGES if demo_secrets(p))
+def test_the_image_command_exits_non_zero_naming_the_demo_secret(tmp_path):
+    package = "svc_leaver"
     secret, demo_value = next(iter(demo_secrets(package).items()))
-    result = gunicorn(f"{package}:create_app()", production_env(package, tmp_path, **{secret: demo_value}))
+    result = image_command(
+        f"{package}:create_app()", production_env(package, tmp_path, **{secret: demo_value})
+    )
     assert result.returncode != 0
     assert f"{secret}: the demo value is refused" in result.stdout + result.stderr
 

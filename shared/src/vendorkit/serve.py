@@ -13,7 +13,8 @@ worker thread; and it is one process, with no arbiter beside the worker. What
 it refuses at the HTTP layer (oversized headers, a bad Content-Length or
 Transfer-Encoding) is answered here in the app's vendor envelope.
 
-Settings (environment): SERVE_BIND (the address of a single app given
+Settings (environment): SERVE_APP (the app when none is given, as in a container),
+SERVE_BIND (the address of a single app given
 without one, e.g. ``0.0.0.0:8000`` in a container), SERVE_THREADS (default 8), SERVE_CONNECTION_LIMIT (1000),
 SERVE_CHANNEL_TIMEOUT (seconds a connection may idle, 60),
 SERVE_MAX_HEADER_BYTES (65536), SERVE_MAX_BODY_BYTES (10 MiB + 64 KiB: the
@@ -305,7 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m vendorkit.serve [--bind HOST:PORT] APP[@HOST:PORT] ...``."""
     parser = argparse.ArgumentParser(prog="python -m vendorkit.serve", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "apps", nargs="+", metavar="APP[@HOST:PORT]", help="e.g. 'svc_wipe:create_app()@127.0.0.1:8101'"
+        "apps",
+        nargs="*",
+        metavar="APP[@HOST:PORT]",
+        help="e.g. 'svc_wipe:create_app()@127.0.0.1:8101' (default: SERVE_APP)",
     )
     parser.add_argument(
         "--bind",
@@ -313,8 +317,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the address of a single APP given without @HOST:PORT (default: SERVE_BIND)",
     )
     options = parser.parse_args(argv)
+    # A container image names its one app in SERVE_APP, so that its command needs no shell.
+    apps = options.apps or os.environ.get("SERVE_APP", "").split()
+    if not apps:
+        parser.error("name the app to serve (APP[@HOST:PORT] arguments, or SERVE_APP)")
     try:
-        targets = [Target.parse(text, options.bind) for text in options.apps]
+        targets = [Target.parse(text, options.bind) for text in apps]
     except ValueError as error:
         parser.error(str(error))
     if len(targets) == 1:

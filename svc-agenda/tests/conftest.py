@@ -2,8 +2,11 @@
 
 import shutil
 import uuid
+from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from svc_agenda import create_app
@@ -11,8 +14,45 @@ from svc_agenda.models import ApiAccount
 from svc_agenda.services import issue_token
 from svc_agenda.wire import utcnow
 from vendorkit import db
+from vendorkit.testing.openapi import check_response
 
 API = "/AktionNEXT/API"
+
+_DOCUMENTS: dict[int, tuple[Flask, dict[str, Any]]] = {}
+
+
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document ``app`` serves (built once per app)."""
+    cached = _DOCUMENTS.get(id(app))
+    if cached is None or cached[0] is not app:
+        cached = _DOCUMENTS[id(app)] = (app, FlaskClient(app).get("/openapi.json").json)
+    return cached[1]
+
+
+class DocumentedClient(FlaskClient):
+    """A test client that holds every API response to the service's OpenAPI document."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        request = response.request
+        if request.path.lower().startswith(API.lower() + "/"):
+            check_response(
+                openapi_document(self.application),
+                request.method,
+                request.path,
+                response.status_code,
+                response.headers.get("Content-Type"),
+                response.get_data(),
+                fallback_schema="BaseResp",
+                fallback_xml_root="Response",
+            )
+        return response
+
+
+def documented(app: Flask) -> Flask:
+    """``app``, whose test clients check every API response against its OpenAPI document."""
+    app.test_client_class = DocumentedClient
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +71,7 @@ def make_app(tmp_path, template_db):
     shutil.copyfile(template_db, path)
 
     def make(**overrides):
-        return create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True, **overrides})
+        return documented(create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True, **overrides}))
 
     return make
 
@@ -41,7 +81,7 @@ def shared_app(tmp_path_factory, template_db):
     """One app per test module, for tests that change nothing another test could see."""
     path = tmp_path_factory.mktemp("agenda-shared") / "shared.db"
     shutil.copyfile(template_db, path)
-    return create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True})
+    return documented(create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True}))
 
 
 @pytest.fixture
@@ -52,6 +92,7 @@ def app(make_app):
 
 @pytest.fixture
 def client(app):
+    """The app's test client; every API response it receives must be one the OpenAPI document allows."""
     return app.test_client()
 
 

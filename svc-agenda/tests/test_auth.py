@@ -1,4 +1,4 @@
-"""Token, IP filter and rate policy checks of the token endpoints, and their order (agenda.md 3 and 5)."""
+"""Token, IP filter and rate policy checks of the token endpoints, and their order."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Demo data: what agenda.md section 7 lists, loaded idempotently, never resurrecting removed users."""
+"""Demo data: the accounts and users the README lists, loaded idempotently, never resurrecting removed users."""
 
 from sqlalchemy import func, select
 
@@ -18,7 +18,7 @@ def counts(app):
         ]
 
 
-def test_the_demo_data_of_agenda_md(app):
+def test_the_demo_data_the_readme_lists(app):
     assert counts(app) == [2, 7, 13, 1]
     with app.app_context():
         session = db.session()

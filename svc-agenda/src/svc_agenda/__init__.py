@@ -3,7 +3,7 @@
 from flask import Flask
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from svc_agenda import errors, wire
+from svc_agenda import apidoc, errors, wire
 from svc_agenda.config import load_config
 from svc_agenda.demo import load_demo_data
 from svc_agenda.errors import AgendaError
@@ -21,8 +21,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         dialect=AktionDialect(),
         blueprints=[blp],
         demo_loader=load_demo_data,
+        security_schemes=apidoc.SECURITY_SCHEMES,
         read_only_gets=True,
     )
+    api = app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
+    apidoc.tighten_nullable_references(api.spec.components.schemas)
     app.register_error_handler(AgendaError, wire.error_response)
 
     @app.errorhandler(RequestEntityTooLarge)

@@ -18,7 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "AGENDA_EXPIRED_TOKEN_MEMORY_SECONDS": 3600,
     # Peers whose rightmost X-Forwarded-For entry is taken as the client address.
     "AGENDA_TRUSTED_PROXIES": "127.0.0.0/8,::1",
-    # Larger bodies do not bind (1002), as agenda.md section 8 says.
+    # Larger bodies do not bind: 400/1002 like any other malformed request.
     "MAX_CONTENT_LENGTH": 64 * 1024,
 }
 

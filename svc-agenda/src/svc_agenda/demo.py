@@ -1,4 +1,4 @@
-"""svc-agenda demo data (agenda.md section 7), loaded idempotently when DEMO_DATA=1."""
+"""svc-agenda demo data (the accounts and users the README lists), loaded idempotently when DEMO_DATA=1."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""The AKTION.NEXT result codes, their HTTP statuses and exact messages (agenda.md section 2)."""
+"""The AKTION.NEXT result codes, their HTTP statuses and exact messages."""
 
 from typing import Any
 

@@ -6,34 +6,25 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from svc_agenda import errors, services, wire
+from svc_agenda import apidoc, errors, schemas, services, wire
 from svc_agenda.errors import AgendaError, binding_failed
 from svc_agenda.models import ApiAccount
-from svc_agenda.schemas import (
-    BaseRespSchema,
-    LoginReqSchema,
-    LoginRespSchema,
-    UserCreateReqSchema,
-    UserRemoveReqSchema,
-    UserRespSchema,
-    UsersRespSchema,
-    answer,
-    body,
-)
 from vendorkit import db
 
-blp = Blueprint("agenda", __name__, url_prefix="/AktionNEXT/API", description="AKTION.NEXT web API (users)")
-
-TOKEN_PARAMETER = {
-    "name": "Token",
-    "in": "query",
-    "required": True,
-    "schema": {"type": "string", "format": "uuid"},
-}
+blp = Blueprint(
+    "agenda",
+    __name__,
+    url_prefix="/AktionNEXT/API",
+    description=(
+        "AKTION.NEXT web API (users). Log in with POST login, then send its token in the `Token` query "
+        "parameter. Bodies are JSON, or XML under the root element `Request`; answers are JSON or XML "
+        "(root `Response`) by `Accept`, else in the request body's format."
+    ),
+)
 
 
 def authenticated() -> ApiAccount:
-    """Steps 2 to 4 of agenda.md section 3: the token, the account's IP filter and its rate policy."""
+    """The checks after routing: the token, the account's IP filter, then its rate policy."""
     token = wire.check_token(wire.query().get("token"))
     # Every authenticated request counts against the account's rate policy: a write, even on a GET.
     return services.authenticate(db.for_writes(db.session()), token, wire.client_address(), now=wire.utcnow())
@@ -66,7 +57,7 @@ class Audited:
 
 @blp.route("/login")
 class Login(MethodView):
-    @blp.doc(requestBody=body(LoginReqSchema), responses={"200": answer(LoginRespSchema, "A new token")})
+    @blp.doc(**apidoc.login_operation())
     def post(self):
         """Log in with UserLogin and ApiKey; answers a token valid for 20 seconds."""
         kind, data = wire.read_body()
@@ -85,9 +76,21 @@ class Login(MethodView):
 @blp.route("/user/remove")
 class UserRemove(MethodView):
     @blp.doc(
-        parameters=[TOKEN_PARAMETER],
-        requestBody=body(UserRemoveReqSchema),
-        responses={"200": answer(BaseRespSchema)},
+        **apidoc.operation(
+            apidoc.response(schemas.LoginNameRespSchema, [0], "Removed (kept as removed)"),
+            envelope=schemas.LoginNameRespSchema,
+            forbidden=[
+                errors.DELETE_DENIED,
+                errors.LICENCE,
+                errors.RECORD_DENIED,
+                errors.CHANGED,
+                errors.DELETED,
+                errors.CONSISTENCE,
+                errors.DB_FAILED,
+            ],
+            not_found=True,
+            body=schemas.UserRemoveReqSchema,
+        )
     )
     def post(self):
         """Remove a user (kept as removed); privilege Delete of agenda Users required."""
@@ -108,9 +111,12 @@ class UserRemove(MethodView):
 @blp.route("/user/create")
 class UserCreate(MethodView):
     @blp.doc(
-        parameters=[TOKEN_PARAMETER],
-        requestBody=body(UserCreateReqSchema),
-        responses={"200": answer(BaseRespSchema)},
+        **apidoc.operation(
+            apidoc.response(schemas.UserCreateRespSchema, [0], "Created"),
+            envelope=schemas.UserCreateRespSchema,
+            forbidden=[errors.NEW_DENIED, errors.LICENCE, errors.DUPLICITY, errors.DB_FAILED],
+            body=schemas.UserCreateReqSchema,
+        )
     )
     def post(self):
         """Create a user in the caller's company; privilege New of agenda Users required."""
@@ -139,12 +145,12 @@ class UserCreate(MethodView):
 @blp.route("/user/getAll")
 class UserList(MethodView):
     @blp.doc(
-        parameters=[
-            TOKEN_PARAMETER,
-            {"name": "PageNumber", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-            {"name": "PageSize", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-        ],
-        responses={"200": answer(UsersRespSchema)},
+        **apidoc.operation(
+            apidoc.response(schemas.UsersRespSchema, [0], "The users, ordered by lowercased LoginName"),
+            envelope=schemas.PageRespSchema,
+            forbidden=[errors.VIEW_DENIED, errors.LICENCE, errors.DB_FAILED],
+            parameters=apidoc.PAGE_PARAMETERS,
+        )
     )
     def get(self):
         """List the users of the caller's company, optionally one page at a time."""
@@ -165,11 +171,19 @@ class UserList(MethodView):
 @blp.route("/user/get")
 class UserGet(MethodView):
     @blp.doc(
-        parameters=[
-            TOKEN_PARAMETER,
-            {"name": "LoginName", "in": "query", "required": True, "schema": {"type": "string"}},
-        ],
-        responses={"200": answer(UserRespSchema)},
+        **apidoc.operation(
+            apidoc.response(schemas.UserRespSchema, [0], "The user's fields beside Result"),
+            envelope=schemas.LoginNameRespSchema,
+            forbidden=[
+                errors.VIEW_DENIED,
+                errors.SYSTEM_USER,
+                errors.RECORD_VIEW_DENIED,
+                errors.LICENCE,
+                errors.DB_FAILED,
+            ],
+            not_found=True,
+            parameters=[apidoc.LOGIN_NAME_PARAMETER],
+        )
     )
     def get(self):
         """One user of the caller's company by LoginName."""

@@ -1,4 +1,4 @@
-"""svc-agenda logic: login, token authentication, and the users agenda (agenda.md sections 3 to 6)."""
+"""svc-agenda logic: login, token authentication, and the users agenda."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from werkzeug.http import parse_options_header
 
 from svc_agenda import errors
 from svc_agenda.errors import AgendaError, binding_failed
+from vendorkit import bodies
 from vendorkit.dialects import aktion
 from vendorkit.netaddr import forwarded_entries, in_networks, parse_address
 from vendorkit.xmlsafe import XMLRejected, parse_xml
@@ -138,10 +138,6 @@ class _Pairs(list):
     """A JSON object as its key/value pairs, so that repeated keys are seen."""
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def bind(kind: str | None, data: bytes, fields: tuple[str, ...]) -> dict[str, Any]:
     """The fields present in the body, by canonical name (JSON: any case; XML: exact element names)."""
     if kind is None or not data.strip():
@@ -153,14 +149,14 @@ def bind(kind: str | None, data: bytes, fields: tuple[str, ...]) -> dict[str, An
 
 def _bind_json(data: bytes, fields: tuple[str, ...]) -> dict[str, Any]:
     try:
-        text = data.decode("utf-8")
-        document = json.loads(
-            text.removeprefix("\ufeff"), object_pairs_hook=_Pairs, parse_constant=_reject_constant
+        # Lone surrogates and NUL are refused per field ("contains control characters").
+        document = bodies.parse_json(
+            data, strip_bom=True, object_pairs_hook=_Pairs, allow_lone_surrogates=True, require_object=True
         )
-    except (UnicodeDecodeError, ValueError, RecursionError):
+    except bodies.MalformedInput as exc:
+        if exc.reason == bodies.NOT_OBJECT:
+            raise binding_failed(["Request: a JSON object is required"]) from None
         raise binding_failed(["Request: malformed JSON"]) from None
-    if not isinstance(document, _Pairs):
-        raise binding_failed(["Request: a JSON object is required"])
     by_lower = {name.lower(): name for name in fields}
     bound: dict[str, Any] = {}
     problems = []

@@ -14,7 +14,9 @@ from svc_agenda.models import ApiAccount, RecordPermission, User
 from svc_agenda.services import new_account, new_user
 from svc_agenda.wire import utcnow
 from vendorkit.db import make_engine
-from vendorkit.testing import ServerProcess, http_request
+from vendorkit.testing import ServerProcess
+
+from .conftest import api_request
 
 pytestmark = pytest.mark.e2e
 
@@ -29,16 +31,15 @@ DB_FAILED = "Db operation failed, "
 FORMATS = ["json", "xml"]
 ACCEPT = {"json": "application/json", "xml": "application/xml"}
 
-# Accounts this module sets up directly in the service's database (agenda.md's demo data has none
+# Accounts this module sets up directly in the service's database (the demo data has none
 # whose filter tells two loopback addresses apart, and none without View).
 LOOPBACK2 = ("e2e-loopback2", "e2e-loopback2-key", ["View", "New", "Delete"], "127.0.0.2")
 BLIND = ("e2e-blind", "e2e-blind-key", [], None)
 
 
 @pytest.fixture(scope="module")
-def agenda(stack):
-    """The stack with svc-agenda running, plus this module's own accounts."""
-    stack.start("agenda")
+def agenda(stack, agenda_openapi):
+    """The stack with svc-agenda running, plus this module's own accounts; answers held to its document."""
     engine = make_engine(stack.postgres.url("svc_agenda"))
     with Session(engine) as session, session.begin():
         for user_login, key, privileges, ip_filter in (LOOPBACK2, BLIND):
@@ -71,7 +72,7 @@ class Tokens:
     def __call__(self, user_login: str, api_key: str | None = None) -> str:
         token, at = self.issued.get(user_login, ("", 0.0))
         if time.monotonic() - at > 12:
-            response = http_request(
+            response = api_request(
                 "POST",
                 self.stack.url(f"{API}/login"),
                 json_body={"UserLogin": user_login, "ApiKey": api_key or f"{user_login}-demo-key"},
@@ -100,7 +101,7 @@ def call(stack, method, path, fmt="json", body=None, source=None, headers=None):
         else:
             data = "<Request>" + "".join(f"<{k}>{v}</{k}>" for k, v in body.items()) + "</Request>"
             headers.setdefault("Content-Type", "application/xml")
-    return http_request(method, stack.url(API + path), headers=headers, body=data, source=source)
+    return api_request(method, stack.url(API + path), headers=headers, body=data, source=source)
 
 
 def parsed(response, fmt):
@@ -161,7 +162,7 @@ def fresh_user(stack, tokens, fmt="json"):
 
 def test_the_documents_request_and_its_xml_twin(agenda, tokens):
     login_name = fresh_user(agenda, tokens)
-    response = http_request(
+    response = api_request(
         "POST",
         agenda.url(f"{API}/user/remove?Token={tokens('api')}"),
         headers={"Content-Type": "application/json"},
@@ -173,7 +174,7 @@ def test_the_documents_request_and_its_xml_twin(agenda, tokens):
         "Request": {"LoginName": login_name},
     }
     login_name = fresh_user(agenda, tokens, "xml")
-    response = http_request(
+    response = api_request(
         "POST",
         agenda.url(f"{API}/user/remove?Token={tokens('api')}"),
         headers={"Content-Type": "application/xml"},
@@ -218,7 +219,7 @@ def test_token_errors(agenda, fmt):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_token_expires_after_the_configured_lifetime(agenda, second_agenda, fmt):
-    login = http_request(
+    login = api_request(
         "POST", second_agenda.url + f"{API}/login", json_body={"UserLogin": "api", "ApiKey": "api-demo-key"}
     ).json()
     assert login["ExpireInSec"] == 1
@@ -257,12 +258,11 @@ def test_the_rate_policy_counts_across_processes(agenda, second_agenda, tokens):
     token = tokens("limited")
     targets = [agenda.url(API), second_agenda.url + API] * 3
     answers = [
-        http_request("GET", f"{base}/user/get?Token={token}&LoginName=John.Doo").status
-        for base in targets[:5]
+        api_request("GET", f"{base}/user/get?Token={token}&LoginName=John.Doo").status for base in targets[:5]
     ]
     assert answers == [200] * 5
     for fmt, base in (("json", targets[0]), ("xml", targets[1]), ("json", targets[0])):
-        response = http_request("GET", f"{base}/user/getAll?Token={token}", headers={"Accept": ACCEPT[fmt]})
+        response = api_request("GET", f"{base}/user/getAll?Token={token}", headers={"Accept": ACCEPT[fmt]})
         expect(response, fmt, 401, 1008, "Request rate policy violated for [limited]")
 
 
@@ -340,7 +340,7 @@ def test_not_found_media_type_and_routing(agenda, tokens, fmt):
     hostile = (
         '<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><Request><LoginName>&x;</LoginName></Request>'
     )
-    response = http_request(
+    response = api_request(
         "POST",
         agenda.url(f"{API}/user/remove?Token={api}"),
         headers={"Content-Type": "application/xml", "Accept": ACCEPT[fmt]},
@@ -357,6 +357,19 @@ def test_not_found_media_type_and_routing(agenda, tokens, fmt):
     response = call(agenda, "GET", "/login", fmt)
     expect(response, fmt, 405, 405, "The requested resource does not support http method 'GET'.")
     assert "POST" in response.headers["Allow"]
+
+
+def test_oversized_bodies_are_refused_in_the_envelope(agenda, tokens):
+    """Over the service's 64 KiB: 400/1002 from the service; over the gateway's 10 MiB: 413 from the gateway."""
+    path = f"{API}/user/remove?Token={tokens('api')}"
+    for size, status in ((100 * 1024, 400), (11 * 1024 * 1024, 413)):
+        body = '{"LoginName": "' + "x" * size + '"}'
+        response = api_request(
+            "POST", agenda.url(path), headers={"Content-Type": "application/json"}, body=body, timeout=60
+        )
+        assert response.status == status, response.text
+        assert response.json()["Result"]["Code"] == 1002
+        assert response.json()["Request"] is None
 
 
 def test_get_all_orders_by_code_point_on_postgresql(agenda, tokens):
@@ -387,7 +400,7 @@ def race(bases, path, body):
 
     def send(base):
         barrier.wait()
-        response = http_request("POST", base + path, json_body=body)
+        response = api_request("POST", base + path, json_body=body)
         answers.append((response.status, response.json()["Result"]["Code"]))
 
     threads = [threading.Thread(target=send, args=(base,)) for base in bases]

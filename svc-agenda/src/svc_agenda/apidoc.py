@@ -1,0 +1,191 @@
+"""The OpenAPI description of svc-agenda's operations: parameters, bodies and every status each answers.
+
+Each response names the result codes it carries (``Result.Code``), in JSON and
+in XML under the root element ``Response``; request bodies are JSON or XML
+under the root element ``Request``. The statuses 413 and 502 to 504 come from
+the gateway in front of the service, in the same envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from marshmallow import Schema
+
+from svc_agenda import errors, schemas
+
+BASE = schemas.BaseRespSchema
+XML_REQUEST_ROOT = "Request"
+XML_RESPONSE_ROOT = "Response"
+JSON_TYPES = ("application/json", "text/json")
+XML_TYPES = ("application/xml", "text/xml")
+
+SECURITY_SCHEMES = {
+    "Token": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "Token",
+        "description": "The token of POST login (a GUID, valid for AGENDA_TOKEN_TTL_SECONDS after issue)",
+    }
+}
+
+TOKEN_PARAMETER = {
+    "name": "Token",
+    "in": "query",
+    "required": True,
+    "description": "The token of POST login; missing or not a hyphenated GUID: 400/1002",
+    "schema": {"type": "string", "pattern": schemas.GUID_PATTERN},
+}
+PAGE_PARAMETERS = [
+    {
+        "name": "PageNumber",
+        "in": "query",
+        "description": "Digits only; without it every user is listed; a page past the end is empty",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    {
+        "name": "PageSize",
+        "in": "query",
+        "description": "Digits only; 50 when only PageNumber is given",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+    },
+]
+LOGIN_NAME_PARAMETER = {
+    "name": "LoginName",
+    "in": "query",
+    "required": True,
+    "description": "Matched case-insensitively, as data only (no wildcards)",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": schemas.NAME_PATTERN},
+}
+
+GATEWAY_FAILURES = {
+    413: "Body larger than the gateway accepts (answered by the gateway)",
+    502: "The service cannot be reached (answered by the gateway)",
+    503: "The gateway's own storage is unavailable (answered by the gateway)",
+    504: "The service did not answer in time (answered by the gateway)",
+}
+GATEWAY_CODES = {413: [errors.BINDING_FAILED], 502: [7], 503: [7], 504: [7]}
+TOKEN_REFUSALS = [
+    errors.TOKEN_NOT_FOUND,
+    errors.TOKEN_EXPIRED,
+    errors.IP_FILTER_VIOLATED,
+    errors.IP_FILTER_BROKEN,
+    errors.RATE_POLICY_VIOLATED,
+]
+
+
+def _with_codes(schema: type[Schema], codes: list[int]) -> dict[str, Any]:
+    """``schema`` with ``Result.Code`` held to ``codes``."""
+    code = {"type": "integer", "enum": codes}
+    return {
+        "allOf": [
+            schema,
+            {"type": "object", "properties": {"Result": {"type": "object", "properties": {"Code": code}}}},
+        ]
+    }
+
+
+def response(schema: type[Schema], codes: list[int], description: str) -> dict[str, Any]:
+    """A response in JSON or in XML (root ``Response``) whose Result.Code is one of ``codes``."""
+    shaped = _with_codes(schema, codes)
+    return {
+        "description": f"{description} (Code {', '.join(map(str, codes))})",
+        "content": {
+            "application/json": {"schema": shaped},
+            "application/xml": {"schema": {"allOf": [shaped], "xml": {"name": XML_RESPONSE_ROOT}}},
+        },
+    }
+
+
+def request_body(schema: type[Schema]) -> dict[str, Any]:
+    """A request body in JSON or in XML under the root element ``Request`` (text/* aliases too)."""
+    xml = {"allOf": [schema], "xml": {"name": XML_REQUEST_ROOT}}
+    return {
+        "required": True,
+        "description": "JSON, or XML whose root element is `Request`; a charset other than UTF-8 is 415",
+        "content": {
+            **{media: {"schema": schema} for media in JSON_TYPES},
+            **{media: {"schema": xml} for media in XML_TYPES},
+        },
+    }
+
+
+def operation(
+    success: dict[str, Any],
+    *,
+    envelope: type[Schema],
+    forbidden: list[int],
+    not_found: bool = False,
+    body: type[Schema] | None = None,
+    parameters: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """A token endpoint: the Token parameter and its refusals, then the operation's own answers.
+
+    ``envelope`` is the operation's error envelope (echoing its request from the privilege check on);
+    ``forbidden`` the result codes its 403 carries.
+    """
+    responses: dict[int, Any] = {
+        200: success,
+        400: response(BASE, [errors.BINDING_FAILED], "Token, a parameter or the body does not bind"),
+        401: response(BASE, TOKEN_REFUSALS, "Token unknown or expired, IP filter or rate policy"),
+        403: response(envelope, forbidden, "Privilege, licence, record rule or database failure"),
+        500: response(BASE, [errors.DB_FAILED], "Unexpected failure"),
+    }
+    if not_found:
+        responses[404] = response(envelope, [errors.NOT_FOUND], "No such active user in the caller's company")
+    doc: dict[str, Any] = {
+        "parameters": [TOKEN_PARAMETER, *parameters],
+        "security": [{"Token": []}],
+        "responses": responses,
+    }
+    if body is not None:
+        doc["requestBody"] = request_body(body)
+        responses[415] = response(BASE, [errors.UNSUPPORTED_MEDIA], "Content-Type neither JSON nor XML")
+    _add_gateway_failures(responses)
+    return doc
+
+
+def login_operation() -> dict[str, Any]:
+    """POST login: no token; 401 for unknown or revoked credentials."""
+    responses: dict[int, Any] = {
+        200: {
+            "description": "A new token (no Result)",
+            "content": {
+                "application/json": {"schema": schemas.LoginRespSchema},
+                "application/xml": {
+                    "schema": {"allOf": [schemas.LoginRespSchema], "xml": {"name": XML_RESPONSE_ROOT}}
+                },
+            },
+        },
+        400: response(BASE, [errors.BINDING_FAILED], "UserLogin or ApiKey missing, blank or too long"),
+        401: response(
+            schemas.LoginFailureSchema,
+            [
+                errors.LOGIN_UNKNOWN,
+                errors.KEY_REVOKED,
+                errors.IP_FILTER_VIOLATED,
+                errors.RATE_POLICY_VIOLATED,
+            ],
+            "Unknown UserLogin or wrong key (1003), revoked key (1004); the gateway's IP or rate limits",
+        ),
+        403: response(BASE, [errors.DB_FAILED], "The database is unavailable"),
+        415: response(BASE, [errors.UNSUPPORTED_MEDIA], "Content-Type neither JSON nor XML"),
+        500: response(BASE, [errors.DB_FAILED], "Unexpected failure"),
+    }
+    _add_gateway_failures(responses)
+    return {"security": [], "requestBody": request_body(schemas.LoginReqSchema), "responses": responses}
+
+
+def _add_gateway_failures(responses: dict[int, Any]) -> None:
+    for status, description in GATEWAY_FAILURES.items():
+        responses[status] = response(BASE, GATEWAY_CODES[status], description)
+
+
+def tighten_nullable_references(component_schemas: dict[str, dict[str, Any]]) -> None:
+    """Make apispec's "this object or null" alternatives admit null only, not any object."""
+    for schema in component_schemas.values():
+        for prop in schema.get("properties", {}).values():
+            for alternative in prop.get("anyOf", []):
+                if alternative == {"type": "object", "nullable": True}:
+                    alternative["enum"] = [None]

@@ -1,0 +1,85 @@
+"""Fixtures of svc-agenda's end-to-end tests: every answer from the AKTION.NEXT API is held to the
+service's OpenAPI document, and a private svc-agenda behind a gateway of its own for tests that write freely."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from vendorkit.testing import HttpResult, ServerProcess, http_request
+from vendorkit.testing.openapi import check_response
+
+API = "/AktionNEXT/API"
+
+
+def openapi_of(service: ServerProcess) -> dict[str, Any]:
+    """The OpenAPI document a running svc-agenda serves."""
+    response = http_request("GET", f"{service.url}/openapi.json", timeout=20)
+    assert response.status == 200, response.text
+    return response.json()
+
+
+class DocumentedRequests:
+    """``http_request`` whose answers under /AktionNEXT/API/ must be ones the OpenAPI document allows."""
+
+    def __init__(self) -> None:
+        self.openapi: dict[str, Any] | None = None
+
+    def __call__(self, method: str, url: str, **kwargs: Any) -> HttpResult:
+        result = http_request(method, url, **kwargs)
+        path = urlsplit(url).path
+        if path.lower().startswith(API.lower() + "/"):
+            assert self.openapi is not None, "request the agenda_openapi fixture before calling the API"
+            check_response(
+                self.openapi,
+                method,
+                path,
+                result.status,
+                result.headers.get("Content-Type"),
+                result.body,
+                fallback_schema="BaseResp",
+                fallback_xml_root="Response",
+            )
+        return result
+
+
+api_request = DocumentedRequests()
+
+
+@pytest.fixture(scope="session")
+def agenda_openapi(stack) -> dict[str, Any]:
+    """The OpenAPI document of the stack's svc-agenda; from now on api_request checks against it."""
+    api_request.openapi = openapi_of(stack.start("agenda"))
+    return api_request.openapi
+
+
+@contextmanager
+def private_agenda(
+    stack, postgres, workdir: Path, database: str, **settings: str
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """A svc-agenda of its own on a fresh database, behind a gateway of its own: (service, gateway)."""
+    service = ServerProcess(
+        "svc_agenda:create_app()",
+        env=stack.service_env("agenda", DATABASE_URL=postgres.create_database(database), **settings),
+    ).start()
+    config = stack.gateway_config()
+    for route in config["routes"]:
+        if route["name"] == "agenda":
+            route["upstreams"] = [service.url]
+    config_path = workdir / "gateway.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    gateway = ServerProcess(
+        "gateway:create_app()",
+        env={"GATEWAY_CONFIG": str(config_path), "RATELIMIT_STORAGE_URL": stack.redis.url},
+    ).start()
+    try:
+        yield service, gateway
+    finally:
+        gateway.stop()
+        service.stop()

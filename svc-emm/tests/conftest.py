@@ -7,9 +7,12 @@ import threading
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from svc_emm import create_app
@@ -17,6 +20,9 @@ from svc_emm.models import Token
 from svc_emm.tokens import issue_tokens
 from vendorkit import db
 from vendorkit.testing import free_port
+from vendorkit.testing.openapi import check_response
+
+API_ROOTS = ("/mdm-admin", "/oauth2/")
 
 
 class RecordingHandler:
@@ -94,9 +100,50 @@ def app(tmp_path, demo_database, smtp):
     return create_app({**settings, **smtp.settings})
 
 
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document ``app`` serves (fetched once per app, kept with it)."""
+    if "test.openapi" not in app.extensions:
+        app.extensions["test.openapi"] = FlaskClient(app).get("/openapi.json").json
+    return app.extensions["test.openapi"]
+
+
+def check_documented(
+    openapi: dict[str, Any], method: str, path: str, status: int, headers, body: bytes
+) -> None:
+    """AssertionError unless svc-emm's OpenAPI document allows this answer to ``method path``."""
+    if path.startswith(API_ROOTS) and method.upper() != "HEAD":
+        content_type = headers.get("Content-Type")
+        check_response(openapi, method, path, status, content_type, body, fallback_schema="ResponsePayload")
+
+
+class DocumentedClient(FlaskClient):
+    """A test client that holds every API response to the service's OpenAPI document."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        request = response.request
+        check_documented(
+            openapi_document(self.application),
+            request.method,
+            request.path,
+            response.status_code,
+            response.headers,
+            response.get_data(),
+        )
+        return response
+
+
 @pytest.fixture
 def client(app):
+    """The app's test client; every API response it receives must be one the OpenAPI document allows."""
+    app.test_client_class = DocumentedClient
     return app.test_client()
+
+
+@pytest.fixture
+def openapi(app) -> dict[str, Any]:
+    """The OpenAPI document the app serves: the one ``client`` holds every response to."""
+    return openapi_document(app)
 
 
 @pytest.fixture

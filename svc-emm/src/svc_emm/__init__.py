@@ -5,6 +5,7 @@ import logging
 from flask import Flask
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from svc_emm import apidoc
 from svc_emm.config import load_config
 from svc_emm.demo import load_demo_data
 from svc_emm.routes import Forbidden, blp, fault_text, forbidden, oauth
@@ -29,6 +30,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         blueprints=[blp, oauth],
         demo_loader=load_demo_data,
         read_only_gets=True,
+        description=apidoc.DESCRIPTION,
+        security_schemes=apidoc.SECURITY_SCHEMES,
     )
     register_error_handlers(app)
     return app

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import MethodNotAllowed
 
-from svc_emm import schemas, services, tokens
+from svc_emm import apidoc, schemas, services, tokens
 from svc_emm.schemas import Invalid
 from vendorkit import db
 from vendorkit.dialects import json_response
@@ -95,6 +95,7 @@ def authenticated(*, admin_only: bool) -> Callable:
             g.caller = caller
             return view(*args, **kwargs)
 
+        wrapper.access = "admin" if admin_only else "self"  # read by apidoc.documented
         return wrapper
 
     return decorate
@@ -142,17 +143,33 @@ def json_object() -> Any:
 
 @blp.route("/mdm-admin/users", strict_slashes=False)
 class Users(MethodView):
+    @apidoc.documented("All users", apidoc.UserListPayloadSchema)
     @authenticated(admin_only=True)
     def get(self):
         """List all users, sorted by username."""
         return answer(services.list_users(db.session()))
 
+    @apidoc.documented(
+        "The user was added and the registration mail sent",
+        apidoc.PAYLOAD,
+        status=201,
+        body=apidoc.AddUserRequestSchema,
+        refusals={409: "The user already exists"},
+    )
     @authenticated(admin_only=True)
     def post(self):
         """Add a user with a generated password and send the registration mail."""
         data = schemas.user_input(json_object(), action="add")
         return answer(services.add_user(db.session(), current_app.config, data))
 
+    @apidoc.documented(
+        "The user was updated",
+        apidoc.PAYLOAD,
+        status=201,
+        query=apidoc.UpdateQuerySchema,
+        body=apidoc.UpdateUserRequestSchema,
+        refusals={409: "The user does not exist"},
+    )
     @authenticated(admin_only=True)
     def put(self):
         """Update a user's details, add roles, optionally set the password."""
@@ -162,6 +179,12 @@ class Users(MethodView):
             raise Invalid("Username in the payload does not match the username query parameter.")
         return answer(services.update_user(db.session(), data))
 
+    @apidoc.documented(
+        "The user was removed",
+        apidoc.PAYLOAD,
+        query=apidoc.UsernameQuerySchema,
+        refusals={400: "No username, an unknown user, or `admin`"},
+    )
     @authenticated(admin_only=True)
     def delete(self):
         """Remove a user; their device enrolments are kept."""
@@ -171,6 +194,11 @@ class Users(MethodView):
 
 @blp.route("/mdm-admin/users/<string:user_filter>")
 class UsersByPrefix(MethodView):
+    @apidoc.documented(
+        "The users whose name starts with the filter",
+        apidoc.UserListPayloadSchema,
+        refusals={405: "The segment names an endpoint that does not answer GET", 414: apidoc.URI_TOO_LONG},
+    )
     @authenticated(admin_only=True)
     def get(self, user_filter: str):
         """List the users whose name starts with the filter (``*`` wildcard)."""
@@ -181,6 +209,12 @@ class UsersByPrefix(MethodView):
 
 @blp.route("/mdm-admin/users/view")
 class UserView(MethodView):
+    @apidoc.documented(
+        "The user",
+        apidoc.UserPayloadSchema,
+        query=apidoc.UsernameQuerySchema,
+        refusals={404: "The user does not exist (the body says statusCode 400, as the product does)"},
+    )
     @authenticated(admin_only=False)
     def get(self):
         """Show one user."""
@@ -189,13 +223,23 @@ class UserView(MethodView):
         return answer(services.view_user(db.session(), username))
 
 
+documented_user_roles = apidoc.documented(
+    "The user's roles",
+    apidoc.UserRolesPayloadSchema,
+    query=apidoc.UsernameQuerySchema,
+    refusals={400: "No username, or an unknown user"},
+)
+
+
 @blp.route("/mdm-admin/users/roles")
 class UserRoles(MethodView):
+    @documented_user_roles
     @authenticated(admin_only=False)
     def get(self):
         """List a user's roles as one nested list."""
         return self.roles()
 
+    @documented_user_roles
     @authenticated(admin_only=False)
     def post(self):
         """Same as GET (the document's example uses POST)."""
@@ -210,6 +254,7 @@ class UserRoles(MethodView):
 
 @blp.route("/mdm-admin/users/count")
 class UserCount(MethodView):
+    @apidoc.documented("The number of users", {"type": "integer", "minimum": 0})
     @authenticated(admin_only=True)
     def get(self):
         """Count the users (a bare integer)."""
@@ -218,6 +263,9 @@ class UserCount(MethodView):
 
 @blp.route("/mdm-admin/users/view-users")
 class UsersBySubstring(MethodView):
+    @apidoc.documented(
+        "The users whose name contains the text", apidoc.UserListPayloadSchema, query=apidoc.SearchQuerySchema
+    )
     @authenticated(admin_only=True)
     def get(self):
         """Users whose name contains the given text."""
@@ -227,6 +275,11 @@ class UsersBySubstring(MethodView):
 
 @blp.route("/mdm-admin/users/users-by-username")
 class UsernamesBySubstring(MethodView):
+    @apidoc.documented(
+        "The names of the users whose name contains the text",
+        apidoc.NameListPayloadSchema,
+        query=apidoc.SearchQuerySchema,
+    )
     @authenticated(admin_only=True)
     def get(self):
         """Names of the users whose name contains the given text."""
@@ -236,6 +289,11 @@ class UsernamesBySubstring(MethodView):
 
 @blp.route("/mdm-admin/users/devices")
 class UserDevices(MethodView):
+    @apidoc.documented(
+        "The devices: a bare array, or one page when `length` > 0",
+        {"oneOf": [{"type": "array", "items": apidoc.DeviceSchema}, apidoc.DevicePageSchema]},
+        query=apidoc.DevicesQuerySchema,
+    )
     @authenticated(admin_only=False)
     def get(self):
         """A user's enrolled devices, optionally paged with start/length."""
@@ -248,6 +306,12 @@ class UserDevices(MethodView):
 
 @blp.route("/mdm-admin/users/email-invitation")
 class EmailInvitation(MethodView):
+    @apidoc.documented(
+        "The invitations were sent",
+        apidoc.PAYLOAD,
+        body=apidoc.USERNAME_LIST,
+        refusals={400: "Not an array of usernames, an unknown user, or one without an e-mail address"},
+    )
     @authenticated(admin_only=True)
     def post(self):
         """Mail each listed user an invitation to enrol their device."""
@@ -258,6 +322,13 @@ class EmailInvitation(MethodView):
 
 @blp.route("/mdm-admin/users/change-password")
 class ChangePassword(MethodView):
+    @apidoc.documented(
+        "The password was changed (the caller's tokens stay valid)",
+        apidoc.PAYLOAD,
+        status=201,
+        body=apidoc.ChangePasswordRequestSchema,
+        refusals={400: "An invalid field, or the old password does not match"},
+    )
     @authenticated(admin_only=False)
     def post(self):
         """Change a password, given the old one."""
@@ -268,6 +339,13 @@ class ChangePassword(MethodView):
 
 @blp.route("/mdm-admin/users/reset-password")
 class ResetPassword(MethodView):
+    @apidoc.documented(
+        "The password was set and the user's tokens revoked",
+        apidoc.PAYLOAD,
+        status=201,
+        body=apidoc.ResetPasswordRequestSchema,
+        refusals={400: "An invalid field, or an unknown user"},
+    )
     @authenticated(admin_only=True)
     def post(self):
         """Set a user's password as administrator, revoking their tokens."""
@@ -277,6 +355,7 @@ class ResetPassword(MethodView):
 
 @blp.route("/mdm-admin/roles")
 class Roles(MethodView):
+    @apidoc.documented("The role names", apidoc.NameListPayloadSchema)
     @authenticated(admin_only=True)
     def get(self):
         """List all role names."""
@@ -285,6 +364,7 @@ class Roles(MethodView):
 
 @blp.route("/mdm-admin/outbox")
 class Outbox(MethodView):
+    @apidoc.documented("The outbox messages", apidoc.OutboxPayloadSchema, query=apidoc.OutboxQuerySchema)
     @authenticated(admin_only=True)
     def get(self):
         """The mail the service wrote, with exact filters."""
@@ -310,6 +390,13 @@ def oauth_form() -> dict[str, str]:
 
 @oauth.route("/oauth2/token")
 class TokenEndpoint(MethodView):
+    @apidoc.documented(
+        "A new token pair",
+        apidoc.TokenPairSchema,
+        form=apidoc.TokenRequestSchema,
+        refusals={400: apidoc.OAUTH_ERROR},
+        headers=apidoc.NO_STORE,
+    )
     def post(self):
         """Issue a token pair (password or refresh_token grant)."""
         result = tokens.grant(db.session(), current_app.config, oauth_form())
@@ -318,10 +405,19 @@ class TokenEndpoint(MethodView):
 
 @oauth.route("/oauth2/revoke")
 class RevokeEndpoint(MethodView):
+    @apidoc.documented(
+        "Revoked, or the token was not known (empty body)",
+        None,
+        empty_success=True,
+        form=apidoc.RevokeRequestSchema,
+        refusals={400: apidoc.OAUTH_ERROR},
+    )
     def post(self):
         """Revoke a token pair by its access or refresh token."""
         token = oauth_form().get("token")
         if not token:
             raise tokens.OAuthError("invalid_request", "Missing parameters: token")
         tokens.revoke(db.session(), token)
-        return current_app.response_class(b"", status=200)
+        response = current_app.response_class(b"", status=200)
+        del response.headers["Content-Type"]  # an empty body has no media type (the default says HTML)
+        return response

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from vendorkit import bodies
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._@-]{3,30}")
 EMAIL_PATTERN = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
@@ -72,12 +73,11 @@ def is_acceptable_new_password(password: str) -> bool:
 
 
 def parse_json_body(raw: bytes) -> Any:
-    """The decoded JSON body; ValueError when it is not strict JSON."""
+    """The decoded JSON body; ValueError (MalformedInput) when it is not strict JSON.
 
-    def refuse_constant(name: str) -> None:
-        raise ValueError(f"not JSON: {name}")
-
-    return json.loads(raw.decode("utf-8"), parse_constant=refuse_constant)
+    NUL is refused with the rest: no field of this API may hold it, and PostgreSQL cannot store it.
+    """
+    return bodies.parse_json(raw, allow_nul=False)
 
 
 class UserSchema(Schema):
@@ -215,7 +215,9 @@ def username_list(body: Any) -> list[str]:
 def query_text(args: dict[str, str], name: str, *, required: bool = False) -> str | None:
     """A query value of at most 255 characters; ``required`` refuses an absent or empty one."""
     value = args.get(name)
-    if value is not None and len(value) > MAX_QUERY_LENGTH:
+    if value is not None and (
+        len(value) > MAX_QUERY_LENGTH or bodies.text_problem(value, allow_controls=True) is not None
+    ):
         raise query_refusal(name)
     if required and not value:
         raise Invalid(USERNAME_REQUIRED)

@@ -92,6 +92,8 @@ def _users_matching(session: Session, pattern: str | None) -> list[Row]:
         func.lower(User.username), User.username
     )
     if pattern is not None:
+        if "\x00" in pattern:  # no name holds NUL, and PostgreSQL refuses it in a parameter
+            return []
         query = query.where(func.lower(User.username).like(pattern, escape="\\"))
     return list(session.execute(query))
 

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+import yaml
 
 from vendorkit.testing import HttpResult, ServerProcess, http_request
+from vendorkit.testing.openapi import check_response
+
+
+def openapi_of(service: ServerProcess) -> dict:
+    """The OpenAPI document a running svc-emm serves."""
+    response = http_request("GET", f"{service.url}/openapi.json", timeout=20)
+    assert response.status == 200, response.text
+    return response.json()
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +39,17 @@ def emm(stack, smtp_server) -> ServerProcess:
 
 
 @pytest.fixture(scope="session")
-def api(stack, emm) -> Callable[..., HttpResult]:
-    """``api(method, path, token=..., json_body=..., body=..., headers=...)`` through the gateway."""
+def emm_openapi(emm) -> dict:
+    """The OpenAPI document of the stack's svc-emm."""
+    return openapi_of(emm)
+
+
+@pytest.fixture(scope="session")
+def api(stack, emm, emm_openapi) -> Callable[..., HttpResult]:
+    """``api(method, path, token=..., json_body=..., body=..., headers=...)`` through the gateway.
+
+    Every answer is held to the service's OpenAPI document.
+    """
 
     # The demo gateway limits each client address to 100 requests a second per route; these
     # tests can go faster than that, so they spread their calls over loopback addresses.
@@ -39,7 +59,18 @@ def api(stack, emm) -> Callable[..., HttpResult]:
         headers = dict(headers or {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return http_request(method, stack.url(path), headers=headers, source=next(sources), **kwargs)
+        result = http_request(method, stack.url(path), headers=headers, source=next(sources), **kwargs)
+        if method.upper() != "HEAD":
+            check_response(
+                emm_openapi,
+                method,
+                path.split("?", 1)[0],
+                result.status,
+                result.headers["Content-Type"],
+                result.body,
+                fallback_schema="ResponsePayload",
+            )
+        return result
 
     return call
 
@@ -65,3 +96,31 @@ def admin_token(login) -> str:
     response = login("admin", "admin-demo")
     assert response.status == 200, response.body
     return response.json()["access_token"]
+
+
+@contextmanager
+def private_emm(
+    stack, postgres, workdir: Path, database: str
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """A svc-emm of its own on a fresh database (demo data), behind a gateway of its own: (service, gateway)."""
+    service = ServerProcess(
+        "svc_emm:create_app()",
+        env=stack.service_env("emm", DATABASE_URL=postgres.create_database(database)),
+        log_path=workdir / "emm.log",
+    ).start()
+    config = stack.gateway_config()
+    for route in config["routes"]:
+        if route["name"] == "emm":
+            route["upstreams"] = [service.url]
+    config_path = workdir / "gateway.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    gateway = ServerProcess(
+        "gateway:create_app()",
+        env={"GATEWAY_CONFIG": str(config_path), "RATELIMIT_STORAGE_URL": stack.redis.url},
+        log_path=workdir / "gateway.log",
+    ).start()
+    try:
+        yield service, gateway
+    finally:
+        gateway.stop()
+        service.stop()

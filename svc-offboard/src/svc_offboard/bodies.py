@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -10,6 +9,7 @@ from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from svc_offboard import errors
+from vendorkit import bodies
 from vendorkit.dialects.commvault import JSON_TYPES, XML_TYPES
 from vendorkit.xmlsafe import XMLRejected, has_doctype, parse_xml
 
@@ -67,37 +67,15 @@ def xml_fields(raw: bytes) -> dict[str, Any]:
     return fields
 
 
-def _refuse_constant(_name: str):
-    raise ValueError("NaN and Infinity are not JSON")
-
-
 def json_fields(raw: bytes) -> dict[str, Any]:
-    """A JSON object (a trailing comma before the final ``}`` tolerated)."""
+    """A JSON object, read by the shared strict parser (a trailing comma before the final ``}`` tolerated)."""
     try:
-        text = raw.decode("utf-8")
         try:
-            value = json.loads(text, parse_constant=_refuse_constant)
-        except ValueError:
-            if not TRAILING_COMMA.search(text):
+            return bodies.parse_json(raw, require_object=True)
+        except bodies.MalformedInput as refused:
+            text = raw.decode("utf-8")
+            if refused.reason != bodies.SYNTAX or not TRAILING_COMMA.search(text):
                 raise
-            value = json.loads(TRAILING_COMMA.sub("}", text), parse_constant=_refuse_constant)
-        _check_strings(value)
-    except (ValueError, RecursionError):
+            return bodies.parse_json(TRAILING_COMMA.sub("}", text).encode(), require_object=True)
+    except (UnicodeDecodeError, bodies.MalformedInput):
         raise errors.bad_body(errors.INVALID_JSON) from None
-    if not isinstance(value, dict):
-        raise errors.bad_body(errors.INVALID_JSON)
-    return value
-
-
-def _check_strings(value: Any) -> None:
-    """ValueError for strings that are not Unicode text (lone surrogates from ``\\ud800`` escapes)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            item.encode("utf-8")  # UnicodeEncodeError is a ValueError
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)

@@ -1,4 +1,4 @@
-"""The user endpoints of emm.md section 3: exact success and refusal bodies."""
+"""The user endpoints of docs/emm.md section 3: exact success and refusal bodies."""
 
 import base64
 

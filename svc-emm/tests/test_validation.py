@@ -1,4 +1,4 @@
-"""Bad input (emm.md section 5): always a 4xx in the envelope, and nothing written."""
+"""Bad input (docs/emm.md section 5): always a 4xx in the envelope, and nothing written."""
 
 import pytest
 

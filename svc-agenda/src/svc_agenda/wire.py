@@ -86,7 +86,7 @@ def query() -> dict[str, str]:
 
 
 def client_address() -> str:
-    """The socket peer, or behind a trusted proxy the rightmost X-Forwarded-For entry (agenda.md 5)."""
+    """The socket peer, or behind a trusted proxy the rightmost X-Forwarded-For entry (docs/agenda.md section 5)."""
     peer = request.remote_addr or ""
     peer_address = parse_address(peer)
     if peer_address is None:

@@ -1,4 +1,4 @@
-"""X-Auth-Token: HS256 JWTs carrying ``user_id``, ``iat`` and ``exp`` (spec §3); nothing is stored."""
+"""X-Auth-Token: HS256 JWTs carrying ``user_id``, ``iat`` and ``exp`` (docs/bulkuser.md section 3); nothing is stored."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from svc_bulkuser.models import Role, User
 from vendorkit.security import hash_secret
 
-# name, password, user_type, role_id, active, create_time (spec §8); ids 1..9 on a fresh database.
+# name, password, user_type, role_id, active, create_time (docs/bulkuser.md section 8); ids 1..9 on a fresh database.
 DEMO_USERS = (
     ("admin", "admin-demo", "admin", 1, True, datetime(2024, 1, 1)),
     ("agent1", "agent-demo", "agent", 2, True, datetime(2024, 1, 2)),

@@ -15,7 +15,7 @@ class ApiError(Exception):
 
 
 class Unauthenticated(ApiError):
-    """401 ``unauthenticated_error``; each subclass is one code of spec §2."""
+    """401 ``unauthenticated_error``; each subclass is one code of docs/bulkuser.md section 2."""
 
     message: str
     code: int

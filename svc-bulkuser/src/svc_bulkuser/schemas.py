@@ -1,4 +1,4 @@
-"""Validation of query strings and JSON bodies, with the exact messages of bulkuser.md §2 and §5."""
+"""Validation of query strings and JSON bodies, with the exact messages of docs/bulkuser.md sections 2 and 5."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def parse_id_text(text: str) -> int | None:
 
 
 def parse_datetime(text: str) -> datetime | None:
-    """A naive UTC datetime from the forms of spec §5, or None when ``text`` is not one of them."""
+    """A naive UTC datetime from the forms of docs/bulkuser.md section 5, or None when ``text`` is not one of them."""
     match = DATETIME_TEXT.fullmatch(text)
     if match is None:
         return None
@@ -182,7 +182,7 @@ class QueryIpAddress(QueryField):
 
 
 class FilterSchema(Schema):
-    """The 13 filters of spec §5, shared by the bulk delete and the list."""
+    """The 13 filters of docs/bulkuser.md section 5, shared by the bulk delete and the list."""
 
     active = QueryBoolean()
     is_online = QueryBoolean()

@@ -120,7 +120,7 @@ def login(
 
 
 def filter_conditions(filters: dict[str, Any], now: datetime) -> list[ColumnElement[bool]]:
-    """One bound condition per given filter of spec §5 (their AND is the match)."""
+    """One bound condition per given filter of docs/bulkuser.md section 5 (their AND is the match)."""
     column = users.c
     conditions: list[ColumnElement[bool]] = []
     for name, value in filters.items():

@@ -38,7 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """The envelopes of emm.md: client mistakes as 4xx, server faults with the endpoint's own text."""
+    """The envelopes of docs/emm.md: client mistakes as 4xx, server faults with the endpoint's own text."""
 
     @app.errorhandler(Invalid)
     def _invalid(error: Invalid):

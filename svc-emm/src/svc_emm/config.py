@@ -10,7 +10,7 @@ SERVICE = "svc-emm"
 DEMO_SECRETS: dict[str, str] = {}
 
 DEFAULTS: dict[str, Any] = {
-    # Request bodies above 64 KiB are refused (413), as emm.md section 5 says.
+    # Request bodies above 64 KiB are refused (413), as docs/emm.md section 5 says.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "EMM_ACCESS_TOKEN_TTL": 3600,
     "EMM_REFRESH_TOKEN_TTL": 86400,

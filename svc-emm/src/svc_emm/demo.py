@@ -1,4 +1,4 @@
-"""svc-emm demo data (emm.md section 7), loaded idempotently when DEMO_DATA=1."""
+"""svc-emm demo data (docs/emm.md section 7), loaded idempotently when DEMO_DATA=1."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""Request validation with emm.md's exact refusal texts (section 5)."""
+"""Request validation with docs/emm.md's exact refusal texts (section 5)."""
 
 from __future__ import annotations
 

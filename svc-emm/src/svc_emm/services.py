@@ -1,4 +1,4 @@
-"""The user-management logic of emm.md section 3: plain functions over a Session."""
+"""The user-management logic of docs/emm.md section 3: plain functions over a Session."""
 
 from __future__ import annotations
 

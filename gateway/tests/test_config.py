@@ -65,9 +65,9 @@ def test_an_invalid_field_is_named(raw, field):
     assert str(caught.value).startswith(field + ":"), str(caught.value)
 
 
-def test_the_demo_configuration_is_valid_and_routes_all_five_services():
+def test_the_demo_configuration_is_valid_and_routes_every_service():
     config = load_config(environ={})
-    assert [r.name for r in config.routes] == ["wipe", "bulkuser", "offboard", "emm", "agenda"]
+    assert [r.name for r in config.routes] == ["wipe", "bulkuser", "offboard", "emm", "agenda", "leaver"]
     prefixes = {p: r.name for r in config.routes for p in r.prefixes}
     assert prefixes == {
         "/api/v1/": "wipe",
@@ -77,6 +77,7 @@ def test_the_demo_configuration_is_valid_and_routes_all_five_services():
         "/mdm-admin/": "emm",
         "/oauth2/": "emm",
         "/AktionNEXT/API/": "agenda",
+        "/leaver/": "leaver",
     }
     for r in config.routes:
         # A test suite running flat out from one address is never refused.

@@ -24,8 +24,10 @@ from werkzeug.wrappers import Response
 
 from gateway import docs
 from gateway.accesslog import AccessLog
+from gateway.admin import Emulator, is_admin_path
 from gateway.client import ConnectFailed, ConnectionBroken, ReadTimedOut, UpstreamResponse
 from gateway.config import GatewayConfig, Override, Route, load_config
+from gateway.faults import Fault
 from gateway.metrics import Metrics
 from gateway.ratelimit import Decision, RateLimiter, StorageUnavailable
 from gateway.upstreams import Resolver, UpstreamSet, system_resolver
@@ -166,6 +168,10 @@ class Reply:
     reason: str = ""
     upstream: str | None = None
     route: str | None = None
+    # Why the gateway answered itself (a Refusal's value, or "fault"); None when the service answered.
+    refused: str | None = None
+    fault: str | None = None  # the id of the fault that applied
+    abort: bool = False  # close the connection without answering (a "reset" fault)
 
     @classmethod
     def of(cls, response: Response) -> Reply:
@@ -254,6 +260,7 @@ class Gateway:
         # Longest prefix first, so the first match is the most specific.
         self.prefixes = sorted(prefixes, key=lambda item: len(item[0]), reverse=True)
         self.docs_page = docs.render_page(list(self.routes))
+        self.emulator = Emulator(self)
 
     # -- one request ------------------------------------------------------------
 
@@ -264,7 +271,10 @@ class Gateway:
         client = self.client_of(request)
         path = request.path
         if path.startswith("/_gateway/"):
-            reply = await self.own_endpoint(request)
+            if is_admin_path(path):
+                reply = await self.emulator.respond(request, client)
+            else:
+                reply = await self.own_endpoint(request)
             reply.route = "_gateway"
         else:
             runtime = self.match(path)
@@ -278,10 +288,32 @@ class Gateway:
         # Counted now, so that the metrics never lag behind an answer a client has seen;
         # the access line is written once the caller has sent the reply on its way (the
         # next turn of the loop), so that the client does not wait for it.
-        if reply.route != "_gateway":
+        if reply.route == "_gateway":
+            asyncio.get_running_loop().call_soon(self.log, reply, request, client, request_id, duration)
+        else:
             self.metrics.observe(reply.route or "(none)", reply.status, duration)
-        asyncio.get_running_loop().call_soon(self.log, reply, request, client, request_id, duration)
+            # Like the access line, the journal entry is kept once the reply is on its way.
+            asyncio.get_running_loop().call_soon(
+                self.log_and_journal, reply, request, client, request_id, duration
+            )
         return reply
+
+    def log_and_journal(
+        self, reply: Reply, request: GatewayRequest, client: str, request_id: str, duration: float
+    ) -> None:
+        """The access-log line, and the journal entry when the journal is on."""
+        self.log(reply, request, client, request_id, duration)
+        if self.emulator.journal.enabled:
+            self.record_in_journal(reply, request, client, request_id, duration)
+
+    def record_in_journal(
+        self, reply: Reply, request: GatewayRequest, client: str, request_id: str, duration: float
+    ) -> None:
+        """Keep the request in the journal, secrets redacted."""
+        upstream = reply.upstream
+        if upstream:  # the replica's address, with the scheme the route reaches it by
+            upstream = f"{self.routes[reply.route].route.upstreams[0].split('://', 1)[0]}://{upstream}"
+        self.emulator.journal.add(request, reply, client, request_id, duration, upstream)
 
     def client_of(self, request: GatewayRequest) -> str:
         """The client address: the peer, or behind trusted proxies the address they forwarded."""
@@ -325,6 +357,7 @@ class Gateway:
             kind, request.werkzeug() if request else None, client_ip=client, method=request.method
         )
         reply = Reply.of(response)
+        reply.refused = kind.value
         if headers:
             reply.headers.extend(headers)
         return reply
@@ -380,6 +413,15 @@ class Gateway:
         if request.body is None:
             return self.refusal(runtime, request, Refusal.BODY_TOO_LARGE, client, decision.headers)
 
+        faults = self.emulator.faults
+        fault = faults.pick(route.name, method, request.path) if faults.faults else None
+        if fault is not None:
+            self.metrics.faults_injected.labels(route.name, fault.action).inc()
+            if fault.action == "delay":
+                await asyncio.sleep(fault.delay_ms / 1000)
+            elif fault.when == "before":
+                return await self.fault_reply(runtime, request, client, fault, decision.headers)
+
         head = self.upstream_head(request, client, request_id)
         if head is None:
             return self.with_headers(
@@ -388,8 +430,17 @@ class Gateway:
         try:
             answer, endpoint = await self.forward(runtime, request, head)
         except UpstreamFailed as failure:
-            reply = self.refusal(runtime, request, failure.kind, client, decision.headers)
+            if fault is not None and fault.when == "after":
+                reply = await self.fault_reply(runtime, request, client, fault, decision.headers)
+            else:
+                reply = self.refusal(runtime, request, failure.kind, client, decision.headers)
+                reply.fault = fault.id if fault else None
             reply.upstream = failure.endpoint or None
+            return reply
+        if fault is not None and fault.when == "after":
+            # The service has done its work; the client gets the fault instead of its answer.
+            reply = await self.fault_reply(runtime, request, client, fault, decision.headers)
+            reply.upstream = endpoint
             return reply
         listed = _connection_tokens(next((v for n, v in answer.headers if n.lower() == "connection"), None))
         headers = []
@@ -408,7 +459,36 @@ class Gateway:
             body = answer.body
             headers.append(("Content-Length", str(len(body))))
         headers.extend(decision.headers)
-        return Reply(answer.status, headers, body, answer.reason, upstream=endpoint)
+        return Reply(
+            answer.status, headers, body, answer.reason, upstream=endpoint, fault=fault.id if fault else None
+        )
+
+    async def fault_reply(
+        self,
+        runtime: RouteRuntime,
+        request: GatewayRequest,
+        client: str,
+        fault: Fault,
+        headers: list[tuple[str, str]],
+    ) -> Reply:
+        """What a fault answers instead of the service, in the route's dialect."""
+        action = fault.action
+        if action == "reset":
+            reply = Reply(0, [], b"", abort=True)
+        elif action == "rate_limited":
+            retry = ("Retry-After", str(fault.retry_after))
+            reply = self.refusal(runtime, request, Refusal.RATE_LIMITED, client, [*headers, retry])
+        elif action == "unavailable":
+            response = runtime.dialect.generic_error(503, "Service unavailable", request.werkzeug())
+            reply = self.with_headers(Reply.of(response), headers)
+        elif action == "bad_gateway":
+            reply = self.refusal(runtime, request, Refusal.UPSTREAM_UNAVAILABLE, client, headers)
+        else:  # timeout: the client waits, then hears that the service did not answer in time
+            await asyncio.sleep(fault.delay_ms / 1000)
+            reply = self.refusal(runtime, request, Refusal.UPSTREAM_TIMEOUT, client, headers)
+        reply.refused = "fault"
+        reply.fault = fault.id
+        return reply
 
     @staticmethod
     def with_headers(reply: Reply, headers: list[tuple[str, str]]) -> Reply:
@@ -571,14 +651,31 @@ class Gateway:
 
     async def _get(self, runtime: RouteRuntime, path: str) -> UpstreamResponse | None:
         """GET ``path`` from the first replica that answers (short timeouts), or None."""
+        return await self.service_call(runtime, "GET", path)
+
+    async def service_call(
+        self,
+        runtime: RouteRuntime,
+        method: str,
+        path: str,
+        *,
+        headers: list[tuple[str, str]] = (),
+        body: bytes | None = None,
+        read_timeout: float = 2.0,
+    ) -> UpstreamResponse | None:
+        """Send a request of the gateway's own to the first replica that answers, or None when none does."""
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers)
+        if body is not None:
+            lines += f"Content-Length: {len(body)}\r\n"
         for endpoint in await runtime.upstreams.attempt_order():
             answer = None
             connection = None
             try:
-                async with asyncio.timeout(3.0):
+                async with asyncio.timeout(read_timeout + 1.0):
                     connection, _new = await endpoint.pool.acquire()
-                    wire = f"GET {path} HTTP/1.1\r\nHost: {endpoint.host_header}\r\n\r\n".encode("latin-1")
-                    answer = await connection.exchange(wire, head=False, read_timeout=2.0)
+                    wire = f"{method} {path} HTTP/1.1\r\nHost: {endpoint.host_header}\r\n{lines}\r\n"
+                    payload = wire.encode("latin-1") + (body or b"")
+                    answer = await connection.exchange(payload, head=False, read_timeout=read_timeout)
                     return answer
             except (ConnectFailed, ReadTimedOut, ConnectionBroken, TimeoutError):
                 continue

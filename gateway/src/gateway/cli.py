@@ -6,7 +6,9 @@ worker, or in N forked worker processes sharing the listening sockets. With
 several workers the metrics are added up over the workers (prometheus-client's
 multiprocess mode, in a directory the command makes and removes); rate-limit
 counters are shared through the configured storage (Redis; ``memory://``
-counts per worker). SIGTERM or SIGINT stops it cleanly.
+counts per worker). The emulator's admin API and request journal hold their
+state in the worker, so a configuration that enables either runs with one
+worker only. SIGTERM or SIGINT stops it cleanly.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import shutil
 import signal
@@ -75,6 +78,11 @@ def run_worker(sockets: list[socket.socket]) -> None:
     from gateway.server import serve
 
     gateway = build_from_environment()
+    # What start-up built lives as long as the process: set it aside from the cyclic
+    # collector, so that its full collections (made more frequent by the request
+    # journal's entries, which outlive their request) need not walk it each time.
+    gc.collect()
+    gc.freeze()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -149,9 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     """Run the gateway in the foreground."""
     args = arguments(argv)
     try:
-        load_config()  # the whole file is checked before anything listens
+        config = load_config()  # the whole file is checked before anything listens
     except ConfigError as exc:
         print(f"gateway: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    if args.workers > 1 and (config.admin.enabled or config.journal.capacity > 0):
+        # The journal and the faults live in the worker's memory: with several workers a
+        # fault would hold on some requests only and the journal would show a share of them.
+        print(
+            "gateway: admin.enabled and journal.capacity keep their state in one process; "
+            "run them with --workers 1, or turn both off to run several workers",
+            file=sys.stderr,
+        )
         return 2
     try:
         sockets = [listen(host, port) for host, port in args.bind]

@@ -60,15 +60,41 @@ class Route:
 
 
 @dataclass(frozen=True)
+class AdminConfig:
+    """Who may use the emulator's endpoints under /_gateway/, and how the gateway reaches the services' own."""
+
+    enabled: bool = False
+    token: str | None = None
+    allow: tuple[IPNetwork, ...] = ()
+    service_token: str | None = None
+
+
+@dataclass(frozen=True)
+class JournalConfig:
+    """How many requests the journal keeps (0: none) and how much of each body."""
+
+    capacity: int = 0
+    max_body_bytes: int = 65536
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     routes: tuple[Route, ...]
     trusted_proxies: tuple[IPNetwork, ...]
     rate_limit_storage: str = "memory://"
     on_storage_failure: str = "open"
     max_body_bytes: int = 10 * 1024 * 1024
+    admin: AdminConfig = field(default_factory=AdminConfig)
+    journal: JournalConfig = field(default_factory=JournalConfig)
 
 
-TOP_LEVEL = {"trusted_proxies", "rate_limit_storage", "on_storage_failure", "max_body_bytes", "routes"}
+TOP_LEVEL = {
+    "trusted_proxies", "rate_limit_storage", "on_storage_failure", "max_body_bytes", "routes",
+    "admin", "journal",
+}  # fmt: skip
+ADMIN_KEYS = {"enabled", "token", "allow", "service_token"}
+JOURNAL_KEYS = {"capacity", "max_body_bytes"}
+DEFAULT_ADMIN_ALLOW = ["127.0.0.1/32", "::1/128"]
 ROUTE_KEYS = {
     "name", "prefixes", "dialect", "upstreams", "timeouts", "rate_limits", "limit_by",
     "ip_allow", "ip_deny", "methods", "overrides", "resolve_interval", "eject_seconds",
@@ -205,6 +231,58 @@ def _route(raw: Any, index: int) -> Route:
     )
 
 
+def _section(raw: Any, name: str, keys: set[str]) -> dict:
+    value = raw.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: expected a mapping")
+    unknown = sorted(set(value) - keys)
+    if unknown:
+        raise ConfigError(f"{name}.{unknown[0]}: unknown field")
+    return value
+
+
+def _secret(value: Any, where: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string")
+    return value
+
+
+def _admin(raw: Any, environ) -> AdminConfig:
+    section = _section(raw, "admin", ADMIN_KEYS)
+    enabled = section.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise ConfigError("admin.enabled: expected true or false")
+    token = environ.get("GATEWAY_ADMIN_TOKEN") or _secret(section.get("token"), "admin.token")
+    service_token = environ.get("GATEWAY_SERVICE_ADMIN_TOKEN") or _secret(
+        section.get("service_token"), "admin.service_token"
+    )
+    allow = section.get("allow", DEFAULT_ADMIN_ALLOW)
+    return AdminConfig(
+        enabled=enabled,
+        token=token,
+        allow=_networks(allow, "admin.allow"),
+        service_token=service_token,
+    )
+
+
+def _whole_number(value: Any, where: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{where}: expected a whole number of at least {minimum}")
+    return value
+
+
+def _journal(raw: Any) -> JournalConfig:
+    section = _section(raw, "journal", JOURNAL_KEYS)
+    return JournalConfig(
+        capacity=_whole_number(section.get("capacity", 0), "journal.capacity", 0),
+        max_body_bytes=_whole_number(section.get("max_body_bytes", 65536), "journal.max_body_bytes", 1),
+    )
+
+
 def parse_config(raw: Any, environ: dict[str, str] | None = None) -> GatewayConfig:
     """Validate a loaded YAML document; ConfigError names the first bad field."""
     environ = os.environ if environ is None else environ
@@ -248,6 +326,8 @@ def parse_config(raw: Any, environ: dict[str, str] | None = None) -> GatewayConf
         rate_limit_storage=storage,
         on_storage_failure=failure,
         max_body_bytes=max_body,
+        admin=_admin(raw, environ),
+        journal=_journal(raw),
     )
 
 

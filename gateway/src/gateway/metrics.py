@@ -52,6 +52,12 @@ class Metrics:
             ["route", "kind"],
             registry=registry,
         )
+        self.faults_injected = Counter(
+            "gateway_faults_injected_total",
+            "Requests a fault of the emulator applied to, by route and action",
+            ["route", "action"],
+            registry=registry,
+        )
         self.storage_failures = Counter(
             "gateway_ratelimit_storage_failures_total",
             "Requests whose rate-limit counters could not be reached",

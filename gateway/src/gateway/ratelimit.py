@@ -116,6 +116,28 @@ class RateLimiter:
             outcomes.append((item, allowed, await strategy.get_window_stats(item, scope, key)))
         return outcomes
 
+    async def clear(self, routes: set[str] | None = None) -> None:
+        """Forget the counters of ``routes`` (a route's own and its overrides'), or every counter."""
+        if self._strategy is None:
+            return  # nothing was ever counted
+        storage = self._storage
+        try:
+            if routes is None:
+                await storage.reset()
+            elif hasattr(storage, "bridge"):
+                # Redis: delete the routes' keys there (limits names them LIMITER/<scope>/...).
+                for name in routes:
+                    await storage.bridge.lua_clear_keys(
+                        [storage.bridge.prefixed_key(f"*LIMITER/{name}[/:]*")]
+                    )
+            else:
+                # Memory: every counter of a route is keyed LIMITER/<route>/... or LIMITER/<route>:<path>/...
+                prefixes = tuple(f"LIMITER/{name}{sep}" for name in routes for sep in "/:")
+                for key in [k for k in [*storage.storage, *storage.events] if k.startswith(prefixes)]:
+                    await storage.clear(key)
+        except (StorageError, ConnectionError, TimeoutError, OSError) as exc:
+            raise StorageUnavailable(str(exc) or type(exc).__name__) from exc
+
     def _mark_down(self) -> None:
         if self.known_down:
             return

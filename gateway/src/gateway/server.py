@@ -273,6 +273,11 @@ class HttpConnection(asyncio.Protocol):
             keep_alive = False
         if self.closing:
             return
+        if reply.abort:
+            # A "reset" fault: the client sees its connection cut, with no answer at all.
+            self.closing = True
+            self.transport.abort()
+            return
         self.write(reply, keep_alive and not self.draining, head=request.method == "HEAD")
         self.task = None
         if not keep_alive or self.draining:

@@ -35,6 +35,8 @@ class GatewayLoop:
 def request_from_environ(environ, max_body_bytes: int) -> GatewayRequest:
     """The request the gateway's HTTP layer would have read, from a WSGI environ."""
     target = environ.get("REQUEST_URI") or urllib.parse.quote(environ.get("PATH_INFO", "") or "/")
+    if environ.get("QUERY_STRING") and "?" not in target:
+        target += "?" + environ["QUERY_STRING"]
     headers = []
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -63,5 +65,7 @@ class InProcessGateway:
     def __call__(self, environ, start_response):
         request = request_from_environ(environ, self.gateway.config.max_body_bytes)
         reply = self.loop.run(self.gateway.respond(request))
+        if reply.abort:
+            raise ConnectionResetError("the gateway closed the connection without answering (a reset fault)")
         start_response(f"{reply.status} {reply.reason or reason_phrase(reply.status)}", reply.headers)
         return [reply.body]

@@ -112,7 +112,7 @@ def test_a_config_error_stops_the_gateway_command_with_the_field_named(tmp_path)
 
 
 def test_the_whole_stack_answers_readiness_once_every_service_is_up(stack):
-    for name in ("wipe", "bulkuser", "offboard", "emm", "agenda"):
+    for name in ("wipe", "bulkuser", "offboard", "emm", "agenda", "leaver"):
         stack.start(name)
     response = http_request("GET", stack.url("/_gateway/readyz"))
     assert (response.status, response.json()) == (200, {"status": "ready"})

@@ -1,0 +1,243 @@
+"""The emulator's cost: gateway throughput with the request journal on against off, and a whole-stack reset.
+
+    .venv/bin/python bench/journal_bench.py [--duration 4] [--rounds 5] [--connections 32] [--resets 20]
+
+Part 1 runs two gateway processes side by side, identical but for
+``journal.capacity`` (0 against 1000), before the benchmark's minimal upstream
+(bench/echo_upstream.py under gunicorn), and loads them in turn with wrk, round
+by round, so that drift on the machine weighs on both. Two request kinds: a
+plain GET, and a POST of a small JSON login body holding a password (whose
+entry must be parsed and redacted). Printed: each target's median throughput,
+p99 and the gateway's CPU time per request, and per kind the ratios
+journal-on / journal-off of throughput and of requests served per CPU second
+(the aim: at least 0.90 for both, i.e. under 10 % lost). On a busy machine the
+CPU ratio is the steadier of the two, since other processes' load does not
+enter it.
+
+Part 2 starts the five vendor services (``ADMIN_API=1``, SQLite in a temporary
+folder, demo data) behind a gateway with the admin API on, and times
+``POST /_gateway/reset`` of the five routes (median and p95 over ``--resets``),
+against the baseline of the five services' ``POST /_admin/reset`` called one
+after the other directly. The aim for the whole stack is under 300 ms.
+
+Needs wrk (``apt-get install -y wrk``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from gateway_bench import HERE, Target, require
+from reset_bench import percentile, start
+
+from vendorkit.testing import ServerProcess, free_port, http_request
+
+ROUTES = {
+    "wipe": ("/api/v1/", "grommunio"),
+    "bulkuser": ("/v1/", "dnl"),
+    "offboard": ("/webconsole/api/", "commvault"),
+    "emm": ("/mdm-admin/", "wso2"),
+    "agenda": ("/AktionNEXT/API/", "aktion"),
+}
+LOGIN_BODY = '{"username": "kim", "password": "hunter2-bench", "remember": true}'
+POST_SCRIPT = f"""
+wrk.method = "POST"
+wrk.body = '{LOGIN_BODY}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+
+def run_wrk(url: str, duration: int, connections: int, extra: list[str] = ()) -> dict[str, float]:
+    """wrk's throughput, p99 (ms) and errors for ``url``; ``extra`` are more wrk arguments (a script)."""
+    output = subprocess.run(
+        [require("wrk"), "-t2", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    match = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p99": float(match.group(1)) * scale,
+        "errors": (float(non_2xx.group(1)) if non_2xx else 0.0)
+        + (sum(map(float, errors.groups())) if errors else 0.0),
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loaded(target: Target, duration: int, connections: int, extra: list[str]) -> dict[str, float]:
+    """wrk's figures for ``target``, plus the gateway's CPU microseconds per request (robust to a busy machine)."""
+    before = cpu_seconds(target.process.pid)
+    figures = run_wrk(target.url, duration, connections, extra)
+    spent = cpu_seconds(target.process.pid) - before
+    figures["cpu_us"] = spent / max(figures["rps"] * duration, 1) * 1e6
+    return figures
+
+
+def gateway_config(upstream_port: int, capacity: int) -> dict:
+    return {
+        "trusted_proxies": ["127.0.0.1/32"],
+        "rate_limit_storage": "memory://",
+        "admin": {"enabled": True, "allow": ["127.0.0.1/32"]},
+        "journal": {"capacity": capacity},
+        "routes": [
+            {
+                "name": "bench",
+                "prefixes": ["/api/v1/"],
+                "dialect": "grommunio",
+                "upstreams": [f"http://127.0.0.1:{upstream_port}"],
+                "rate_limits": ["100000/second"],
+            }
+        ],
+    }
+
+
+def gateway_target(label: str, config: dict, workdir: Path) -> Target:
+    path = workdir / f"{label}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    port = free_port()
+    command = [sys.executable, "-m", "gateway", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    return Target(label, command, port, {"GATEWAY_CONFIG": str(path), "LOG_LEVEL": "WARNING"})
+
+
+def throughput(args: argparse.Namespace, workdir: Path) -> None:
+    """Part 1: journal on against off."""
+    upstream_port = free_port()
+    upstream = Target(
+        "upstream",
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{upstream_port}", "--workers", "2",
+         "--threads", "8", "--worker-class", "gthread", "--no-control-socket", "echo_upstream:app"],
+        upstream_port,
+        {"PYTHONPATH": str(HERE)},
+    )  # fmt: skip
+    targets = [
+        gateway_target("journal-off", gateway_config(upstream_port, 0), workdir),
+        gateway_target("journal-on", gateway_config(upstream_port, 1000), workdir),
+    ]
+    script = workdir / "post.lua"
+    script.write_text(POST_SCRIPT)
+    upstream.start(workdir / "upstream.log")
+    try:
+        for target in targets:
+            target.start(workdir / f"{target.label}.log")
+        kinds = {"GET": [], "POST login": ["-s", str(script)]}
+        results: dict[tuple[str, str], list[dict]] = {(t.label, k): [] for t in targets for k in kinds}
+        for target in targets:  # warm-up
+            run_wrk(target.url, 1, args.connections)
+        for _round in range(args.rounds):
+            for kind, extra in kinds.items():
+                for target in targets:
+                    results[(target.label, kind)].append(
+                        loaded(target, args.duration, args.connections, extra)
+                    )
+        journal = http_request("GET", f"http://127.0.0.1:{targets[1].port}/_gateway/requests?limit=1")
+        assert "hunter2-bench" not in journal.text, "a password reached the journal"
+        print(
+            f"\nThroughput, {args.rounds} rounds x {args.duration} s at {args.connections} connections (medians)"
+        )
+        print(f"{'target':<14}{'kind':<12}{'req/s':>10}{'p99 ms':>10}{'CPU us/req':>12}{'errors':>8}")
+        for (label, kind), runs in results.items():
+            rps = statistics.median(r["rps"] for r in runs)
+            p99 = statistics.median(r["p99"] for r in runs)
+            cpu = statistics.median(r["cpu_us"] for r in runs)
+            errors = sum(r["errors"] for r in runs)
+            print(f"{label:<14}{kind:<12}{rps:>10.0f}{p99:>10.2f}{cpu:>12.1f}{errors:>8.0f}")
+        for kind in kinds:
+            pairs = list(zip(results[("journal-on", kind)], results[("journal-off", kind)], strict=True))
+            throughput_ratio = statistics.median(on["rps"] / off["rps"] for on, off in pairs)
+            cpu_ratio = statistics.median(off["cpu_us"] / on["cpu_us"] for on, off in pairs)
+            print(
+                f"journal on / off, {kind}: throughput {throughput_ratio:.3f}, "
+                f"requests per CPU second {cpu_ratio:.3f} (medians of per-round ratios)"
+            )
+    finally:
+        for target in targets:
+            target.stop()
+        upstream.stop()
+
+
+def whole_stack_reset(args: argparse.Namespace, workdir: Path) -> None:
+    """Part 2: POST /_gateway/reset of the five routes against the five direct resets."""
+    services: dict[str, ServerProcess] = {}
+    gateway = None
+    try:
+        for name in ROUTES:
+            services[name], _started_ms = start(name, f"sqlite:///{workdir / f'{name}.db'}", workdir)
+        config = gateway_config(free_port(), 0)
+        config["routes"] = [
+            {"name": name, "prefixes": [prefix], "dialect": dialect, "upstreams": [services[name].url]}
+            for name, (prefix, dialect) in ROUTES.items()
+        ]
+        path = workdir / "stack-gateway.yaml"
+        path.write_text(yaml.safe_dump(config))
+        gateway = ServerProcess(
+            "gateway:create_app()", env={"GATEWAY_CONFIG": str(path)}, log_path=workdir / "stack-gateway.log"
+        ).start()
+        for service in services.values():  # the first reset runs the demo loader: not timed
+            http_request("POST", service.url + "/_admin/reset")
+
+        def through_gateway() -> None:
+            response = http_request(
+                "POST", gateway.url + "/_gateway/reset", json_body={"routes": list(ROUTES)}
+            )
+            if response.status != 200:
+                raise RuntimeError(f"/_gateway/reset answered {response.status}: {response.text}")
+
+        def one_after_another() -> None:
+            for service in services.values():
+                if http_request("POST", service.url + "/_admin/reset").status != 200:
+                    raise RuntimeError(f"{service.app}: reset failed")
+
+        timings: dict[str, list[float]] = {"gateway /_gateway/reset": [], "five direct resets, in turn": []}
+        for _ in range(args.resets):
+            for label, action in zip(timings, (through_gateway, one_after_another), strict=True):
+                started = time.perf_counter()
+                action()
+                timings[label].append((time.perf_counter() - started) * 1000)
+        print(f"\nWhole-stack reset (five services, SQLite), {args.resets} times each")
+        print(f"{'':<30}{'median ms':>10}{'p95 ms':>10}")
+        for label, samples in timings.items():
+            print(f"{label:<30}{statistics.median(samples):>10.1f}{percentile(samples, 0.95):>10.1f}")
+        ratio = statistics.median(timings["gateway /_gateway/reset"]) / statistics.median(
+            timings["five direct resets, in turn"]
+        )
+        print(f"gateway / direct in turn: {ratio:.2f} (the gateway resets the five at once)")
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        for service in services.values():
+            service.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--resets", type=int, default=20)
+    args = parser.parse_args()
+    require("wrk")
+    with tempfile.TemporaryDirectory(prefix="journal-bench-") as folder:
+        throughput(args, Path(folder))
+        whole_stack_reset(args, Path(folder))
+
+
+if __name__ == "__main__":
+    main()

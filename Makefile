@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 PYPROJECTS := pyproject.toml $(wildcard */pyproject.toml)
 
-.PHONY: install run test fuzz test-fast lint fmt lock bench-gateway bench-bulkuser bench-emm bench-stack clean
+.PHONY: install run test fuzz test-fast lint fmt lock bench-gateway bench-bulkuser bench-emm bench-stack bench-journal bench-reset bench-leaver clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -66,6 +66,16 @@ bench-emm: install ## p50 of view-users over 100,000 users on PostgreSQL
 bench-stack: install ## make run's memory and start-up, slow clients, authenticated read vs /healthz (SQLite, PostgreSQL)
 	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python bench/stack_bench.py
+
+bench-journal: install ## gateway throughput with the journal on vs off; a whole-stack /_gateway/reset
+	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python bench/journal_bench.py
+
+bench-reset: install ## /_admin/reset of each service and of all five, SQLite and PostgreSQL, vs a fresh start
+	$(BIN)/python bench/reset_bench.py
+
+bench-leaver: install ## a svc-leaver run of five targets vs a plain script doing the same calls
+	$(BIN)/python bench/leaver_bench.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache

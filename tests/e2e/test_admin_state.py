@@ -366,7 +366,7 @@ def test_without_the_admin_token_every_admin_path_is_a_401(services, name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_without_admin_api_the_paths_are_the_services_own_404(stack, name):
-    service = stack.start(name)  # the shared stack's process: ADMIN_API unset
+    service = stack.start(name, ADMIN_API="0")  # the shared stack's process, restarted if it had the API on
     unknown = http_request("GET", service.url + "/no/such/path")
     assert unknown.status == 404
 

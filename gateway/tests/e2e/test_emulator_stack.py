@@ -50,6 +50,9 @@ def emulator(stack):
     gateway = start_gateway(stack, routes, "emulator-gateway")
     yield Emulator(gateway)
     gateway.stop()
+    # The shared stack's services go back to their usual settings (admin API off) for later modules.
+    for name in ROUTES:
+        stack.services[name].stop()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from svc_leaver.config import TARGETS
 from svc_leaver.testing import Vendors
 from vendorkit.testing import ServerProcess, Stack
 
-from .faultproxy import FaultProxy
+from .sessionproxy import SessionProxy
 
 TOKEN = "leaver-demo-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -40,11 +40,7 @@ _instances = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def services_stack(postgres, redis_server, tmp_path_factory) -> Iterator[Stack]:
-    """The five services on PostgreSQL, without the gateway: svc-leaver calls them on their own ports.
-
-    (The gateway's ``/leaver/`` route and fault injection are the gateway's to
-    test; the fault proxies below stand in for the faults meanwhile.)
-    """
+    """The five services on PostgreSQL and a gateway of this suite's own before them (admin API on)."""
     running = Stack(postgres, redis_server, tmp_path_factory.mktemp("leaver-stack"))
     yield running
     running.close()
@@ -62,13 +58,67 @@ def vendors(vendor_services) -> Vendors:
     return Vendors(**urls)
 
 
+class Emulator:
+    """The stack's gateway as an emulator: faults created and cleared, its journal read."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def fault(self, target: str, action: str, **fields) -> dict:
+        """Create a fault on the route in front of ``target`` (fields as ``POST /_gateway/faults`` takes)."""
+        body = {"route": SERVICE_OF[target][0], "action": action, **fields}
+        answer = httpx.post(self.url + "/_gateway/faults", json=body, timeout=10)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    def journal(self, target: str) -> list[dict]:
+        """What the gateway forwarded or refused on ``target``'s route, oldest first."""
+        answer = httpx.get(
+            self.url + "/_gateway/requests",
+            params={"route": SERVICE_OF[target][0], "limit": 1000},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["requests"][::-1]  # the gateway lists the newest first
+
+    def clear(self) -> None:
+        """No fault left, the journal empty."""
+        for path in ("/_gateway/faults", "/_gateway/requests"):
+            assert httpx.delete(self.url + path, timeout=10).status_code == 204
+
+
 @pytest.fixture(scope="session")
-def proxies(vendor_services) -> Iterator[dict[str, FaultProxy]]:
-    """One fault proxy in front of each vendor service."""
-    started = {
-        target: FaultProxy(process.url, SERVICE_OF[target][1]).start()
-        for target, process in vendor_services.items()
-    }
+def gateway(services_stack, vendor_services) -> Emulator:
+    """The gateway before the five services, with its emulator admin API (faults, journal) on."""
+    config = services_stack.gateway_config()
+    assert config["admin"]["enabled"], "the gateway's demo configuration must enable its admin API"
+    # One worker: faults and the journal live in the gateway process.
+    assert services_stack.gateway.workers == 1
+    services_stack.gateway.start()
+    return Emulator(services_stack.gateway.url)
+
+
+@pytest.fixture
+def faults(gateway) -> Iterator[Emulator]:
+    """The gateway's faults and journal, empty before and after the test."""
+    gateway.clear()
+    yield gateway
+    gateway.clear()
+
+
+@pytest.fixture(scope="session")
+def faulty_leaver(services_stack, redis_server, gateway, tmp_path_factory) -> Iterator[Leaver]:
+    """svc-leaver calling every vendor through the gateway, with quick retries (20 ms base, 200 ms cap, 4 attempts)."""
+    config = leaver_config(dict.fromkeys(TARGETS, gateway.url), attempts=4, read=3)
+    running = start_leaver(services_stack, redis_server, tmp_path_factory.mktemp("faulty"), config)
+    yield running
+    running.process.stop()
+
+
+@pytest.fixture(scope="session")
+def proxies(gateway) -> Iterator[dict[str, SessionProxy]]:
+    """One session-refusing proxy per vendor, in front of the gateway."""
+    started = {target: SessionProxy(gateway.url, SERVICE_OF[target][1]).start() for target in TARGETS}
     yield started
     for proxy in started.values():
         proxy.stop()
@@ -180,18 +230,18 @@ def leaver(services_stack, redis_server, vendor_services, tmp_path_factory) -> I
 
 
 @pytest.fixture(scope="session")
-def faulty_leaver(services_stack, redis_server, proxies, tmp_path_factory) -> Iterator[Leaver]:
-    """svc-leaver pointed at the fault proxies, with quick retries (20 ms base, 200 ms cap, 4 attempts)."""
+def proxied_leaver(services_stack, redis_server, proxies, tmp_path_factory) -> Iterator[Leaver]:
+    """svc-leaver calling the vendors through the session-refusing proxies and the gateway."""
     urls = {target: proxy.url for target, proxy in proxies.items()}
     config = leaver_config(urls, attempts=4, read=3)
-    running = start_leaver(services_stack, redis_server, tmp_path_factory.mktemp("faulty"), config)
+    running = start_leaver(services_stack, redis_server, tmp_path_factory.mktemp("proxied"), config)
     yield running
     running.process.stop()
 
 
 @pytest.fixture
-def faults(proxies) -> Iterator[dict[str, FaultProxy]]:
-    """The fault proxies, cleared after the test."""
+def refusals(proxies) -> Iterator[dict[str, SessionProxy]]:
+    """The session-refusing proxies, cleared after the test."""
     yield proxies
     for proxy in proxies.values():
         proxy.clear()

@@ -1,9 +1,12 @@
 """Every failure path, end to end: vendors answering 503, rate limits with Retry-After, lost answers,
 exhausted attempts and their retry, expired sessions, refusals that are not retried.
 
-The faults come from a real HTTP proxy in front of each real service
-(``faultproxy.py``), standing in for the gateway's ``/_gateway/faults``.
-The faulty svc-leaver retries quickly: 4 attempts, 20 ms base delay, 200 ms cap.
+svc-leaver calls the five real services through the real gateway, and each
+fault is created with the gateway's ``POST /_gateway/faults`` (its journal,
+``GET /_gateway/requests``, shows what svc-leaver sent). Only the expired
+sessions come from a small proxy before the gateway (``sessionproxy.py``):
+a session the vendor refuses is the vendor's answer, not a gateway fault. The faulty svc-leaver
+retries quickly: 4 attempts, 20 ms base delay, 200 ms cap.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ def events_of(leaver, run_id: str, target: str, event_type: str) -> list[dict]:
 
 def test_a_vendor_answering_503_twice_is_retried_and_the_target_done(faulty_leaver, faults, vendors):
     accounts = vendors.create_person(devices=0)
-    faults["wso2"].fault("unavailable", methods=["DELETE"], path="/mdm-admin/users", times=2)
+    faults.fault("wso2", "unavailable", methods=["DELETE"], path="/mdm-admin/users", times=2)
     run = faulty_leaver.wait(faulty_leaver.start_run({"wso2": accounts["wso2"]})["id"])
     target = run["targets"]["wso2"]
     assert (run["status"], target["status"], target["attempts"]) == ("succeeded", "done", 3)
@@ -36,7 +39,7 @@ def test_a_vendor_answering_503_twice_is_retried_and_the_target_done(faulty_leav
 
 def test_a_rate_limit_with_retry_after_is_waited_for(faulty_leaver, faults, vendors):
     accounts = vendors.create_person(devices=0)
-    faults["commvault"].fault("rate_limited", path="/webconsole/api/User/Offboard", times=1, retry_after=1)
+    faults.fault("commvault", "rate_limited", path="/webconsole/api/User/Offboard", times=1, retry_after=1)
     started = time.monotonic()
     run = faulty_leaver.wait(faulty_leaver.start_run({"commvault": accounts["commvault"]})["id"])
     assert time.monotonic() - started >= 1.0
@@ -49,7 +52,7 @@ def test_a_rate_limit_with_retry_after_is_waited_for(faulty_leaver, faults, vend
 
 def test_aktions_own_rate_limit_refusal_1008_is_retried(faulty_leaver, faults, vendors):
     accounts = vendors.create_person(devices=0)
-    faults["aktion"].fault("rate_limited", path="/AktionNEXT/API/user/remove", times=2, retry_after=0)
+    faults.fault("aktion", "rate_limited", path="/AktionNEXT/API/user/remove", times=2, retry_after=0)
     run = faulty_leaver.wait(faulty_leaver.start_run({"aktion": accounts["aktion"]})["id"])
     target = run["targets"]["aktion"]
     assert (target["status"], target["attempts"]) == ("done", 3)
@@ -62,7 +65,7 @@ def test_aktions_own_rate_limit_refusal_1008_is_retried(faulty_leaver, faults, v
 
 def test_a_retry_after_beyond_60_seconds_fails_the_target(faulty_leaver, faults, vendors):
     accounts = vendors.create_person(devices=0)
-    faults["wso2"].fault("rate_limited", methods=["DELETE"], times=1, retry_after=61)
+    faults.fault("wso2", "rate_limited", methods=["DELETE"], times=1, retry_after=61)
     run = faulty_leaver.wait(faulty_leaver.start_run({"wso2": accounts["wso2"]})["id"])
     target = run["targets"]["wso2"]
     assert (run["status"], target["status"], target["attempts"]) == ("failed", "failed", 1)
@@ -70,27 +73,35 @@ def test_a_retry_after_beyond_60_seconds_fails_the_target(faulty_leaver, faults,
     assert "Retry-After" in target["detail"]
 
 
-@pytest.mark.parametrize("name", ["grommunio", "dnl", "commvault", "wso2", "aktion"])
-def test_an_answer_lost_after_the_removal_counts_as_done(faulty_leaver, faults, vendors, name):
+REMOVALS = {
+    "grommunio": ("POST", "/api/v1/service/wipe/"),
+    "dnl": ("DELETE", "/v1/user/all"),
+    "commvault": ("POST", "/webconsole/api/User/Offboard"),
+    "wso2": ("DELETE", "/mdm-admin/users"),
+    "aktion": ("POST", "/AktionNEXT/API/user/remove"),
+}
+
+
+@pytest.mark.parametrize("action", ["unavailable", "reset"])
+@pytest.mark.parametrize("name", list(REMOVALS))
+def test_an_answer_lost_after_the_removal_counts_as_done(faulty_leaver, faults, vendors, name, action):
     accounts = vendors.create_person(devices=1)
-    removal = {
-        "grommunio": ("POST", "/api/v1/service/wipe/"),
-        "dnl": ("DELETE", "/v1/user/all"),
-        "commvault": ("POST", "/webconsole/api/User/Offboard"),
-        "wso2": ("DELETE", "/mdm-admin/users"),
-        "aktion": ("POST", "/AktionNEXT/API/user/remove"),
-    }[name]
-    faults[name].fault("unavailable", methods=[removal[0]], path=removal[1], when="after", times=1)
+    method, path = REMOVALS[name]
+    faults.fault(name, action, methods=[method], path=path, when="after", times=1)
     run = faulty_leaver.wait(faulty_leaver.start_run({name: accounts[name]})["id"])
     target = run["targets"][name]
     assert (run["status"], target["status"], target["attempts"]) == ("succeeded", "done", 2), target
     # The first removal did reach the vendor: the person is gone (grommunio: wipe pending).
     assert vendors.presence({name: accounts[name]})[name] in (False, [2])
+    removals = [e for e in faults.journal(name) if e["method"] == method and e["path"].startswith(path)]
+    # The gateway forwarded both removals; it withheld the first one's answer.
+    assert [e["refused"] for e in removals] == ["fault", None]
+    assert all(e["upstream"] for e in removals)
 
 
 def test_exhausted_attempts_fail_the_target_and_retry_runs_it_again(faulty_leaver, faults, vendors):
     accounts = vendors.create_person(devices=0)
-    faults["dnl"].fault("unavailable", methods=["DELETE"], path="/v1/user/all", times=4)
+    faults.fault("dnl", "unavailable", methods=["DELETE"], path="/v1/user/all", times=4)
     run = faulty_leaver.wait(
         faulty_leaver.start_run({"dnl": accounts["dnl"], "wso2": accounts["wso2"]})["id"]
     )
@@ -100,6 +111,9 @@ def test_exhausted_attempts_fail_the_target_and_retry_runs_it_again(faulty_leave
     assert dnl["vendor"]["status"] == 503
     assert run["targets"]["wso2"]["status"] == "done"
     assert len(events_of(faulty_leaver, run["id"], "dnl", "retry_scheduled")) == 3
+    # Exactly as many removals reached the gateway as attempts were counted, each refused by the fault.
+    sent = [e for e in faults.journal("dnl") if e["method"] == "DELETE"]
+    assert [(e["path"], e["status"], e["refused"]) for e in sent] == [("/v1/user/all", 503, "fault")] * 4
 
     answer = faulty_leaver.request("POST", f"/leaver/v1/runs/{run['id']}/retry")
     assert answer.status_code == 202
@@ -123,7 +137,7 @@ def test_exhausted_attempts_fail_the_target_and_retry_runs_it_again(faulty_leave
 
 def test_retry_is_a_409_while_running_and_for_a_dry_run(faulty_leaver, faults, vendors):
     accounts = vendors.create_person(devices=0)
-    faults["wso2"].fault("rate_limited", methods=["DELETE"], times=1, retry_after=2)
+    faults.fault("wso2", "rate_limited", methods=["DELETE"], times=1, retry_after=2)
     run = faulty_leaver.start_run({"wso2": accounts["wso2"]})
     time.sleep(0.5)
     assert faulty_leaver.run(run["id"])["status"] == "running"
@@ -131,7 +145,7 @@ def test_retry_is_a_409_while_running_and_for_a_dry_run(faulty_leaver, faults, v
     assert faulty_leaver.request("POST", f"/leaver/v1/runs/{run['id']}/retry").status_code == 409
     faulty_leaver.wait(run["id"])
 
-    faults["wso2"].fault("unavailable", times=10)
+    faults.fault("wso2", "unavailable", times=10)
     dry = faulty_leaver.wait(faulty_leaver.start_run({"wso2": "nobody"}, dry_run=True)["id"])
     assert dry["status"] == "failed" and dry["targets"]["wso2"]["status"] == "failed"
     assert faulty_leaver.request("POST", f"/leaver/v1/runs/{dry['id']}/retry").status_code == 409
@@ -139,7 +153,7 @@ def test_retry_is_a_409_while_running_and_for_a_dry_run(faulty_leaver, faults, v
 
 def test_a_dry_run_lookup_that_keeps_failing_is_retried_then_failed(faulty_leaver, faults, vendors):
     accounts = vendors.create_person(devices=0)
-    faults["aktion"].fault("unavailable", path="/AktionNEXT/API/user/get", times=10)
+    faults.fault("aktion", "unavailable", path="/AktionNEXT/API/user/get", times=10)
     run = faulty_leaver.wait(
         faulty_leaver.start_run({"aktion": accounts["aktion"], "wso2": accounts["wso2"]}, dry_run=True)["id"]
     )
@@ -162,34 +176,57 @@ def test_a_dry_run_lookup_that_keeps_failing_is_retried_then_failed(faulty_leave
     ],
 )
 def test_an_expired_session_is_renewed_once_without_counting_an_attempt(
-    faulty_leaver, faults, vendors, name, method, path
+    proxied_leaver, refusals, vendors, name, method, path
 ):
     accounts = vendors.create_person(devices=1)
-    faults[name].fault("expired", methods=[method], path=path, times=1)
-    run = faulty_leaver.wait(faulty_leaver.start_run({name: accounts[name]})["id"])
+    refusals[name].refuse(methods=[method], path=path)
+    run = proxied_leaver.wait(proxied_leaver.start_run({name: accounts[name]})["id"])
     target = run["targets"][name]
     assert (target["status"], target["attempts"]) == ("done", 1), target
-    sent = [e["data"]["kind"] for e in events_of(faulty_leaver, run["id"], name, "request_sent")]
+    sent = [e["data"]["kind"] for e in events_of(proxied_leaver, run["id"], name, "request_sent")]
     # The refused removal, a new login, the removal again (grommunio then reads the devices back).
     first_removal = sent.index("remove")
     assert sent[first_removal : first_removal + 3] == ["remove", "login", "remove"]
     assert sent.count("remove") == 2
-    assert not events_of(faulty_leaver, run["id"], name, "retry_scheduled")
+    assert not events_of(proxied_leaver, run["id"], name, "retry_scheduled")
 
 
-def test_a_session_refused_again_after_logging_in_fails_the_target(faulty_leaver, faults, vendors):
+def test_a_session_refused_again_after_logging_in_fails_the_target(proxied_leaver, refusals, vendors):
     accounts = vendors.create_person(devices=0)
-    faults["wso2"].fault("expired", methods=["DELETE"], times=2)
-    run = faulty_leaver.wait(faulty_leaver.start_run({"wso2": accounts["wso2"]})["id"])
+    refusals["wso2"].refuse(methods=["DELETE"], path="/mdm-admin/users", times=2)
+    run = proxied_leaver.wait(proxied_leaver.start_run({"wso2": accounts["wso2"]})["id"])
     target = run["targets"]["wso2"]
     assert (target["status"], target["attempts"]) == ("failed", 1)
     assert target["vendor"]["status"] == 401
 
 
 def test_a_vendor_that_cannot_be_reached_leaves_vendor_null(faulty_leaver, faults):
-    faults["commvault"].fault("timeout", delay_ms=3500, times=4)  # longer than the read timeout (3 s)
+    faults.fault("commvault", "timeout", delay_ms=3500, times=4)  # longer than the read timeout (3 s)
     run = faulty_leaver.wait(faulty_leaver.start_run({"commvault": "kim"})["id"], timeout=60)
     target = run["targets"]["commvault"]
     assert (target["status"], target["vendor"]) == ("failed", None)
     responses = [e["data"] for e in events_of(faulty_leaver, run["id"], "commvault", "response")]
     assert responses and all(r["status"] is None and r["error"].startswith("timeout") for r in responses)
+
+
+def test_the_gateway_journal_shows_every_attempt_and_no_secret(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    faults.fault("wso2", "bad_gateway", methods=["DELETE"], path="/mdm-admin/users", times=2)
+    run = faulty_leaver.wait(faulty_leaver.start_run({"wso2": accounts["wso2"]})["id"])
+    assert (run["targets"]["wso2"]["status"], run["targets"]["wso2"]["attempts"]) == ("done", 3)
+    journal = faults.journal("wso2")
+    removals = [e for e in journal if e["method"] == "DELETE"]
+    # Three removals of this person left svc-leaver: two refused by the gateway, the third removed them.
+    assert [(e["path"], e["query"], e["status"], e["refused"]) for e in removals] == [
+        ("/mdm-admin/users", f"username={accounts['wso2']}", 502, "fault"),
+        ("/mdm-admin/users", f"username={accounts['wso2']}", 502, "fault"),
+        ("/mdm-admin/users", f"username={accounts['wso2']}", 200, None),
+    ]
+    assert [e["upstream"] is not None for e in removals] == [False, False, True]
+    # Each removal carried its session, and the journal kept none of it nor any password or key.
+    assert {e["request"]["headers"]["authorization"] for e in removals} == {"[redacted]"}
+    logins = [e for e in journal if e["path"] == "/oauth2/token"]
+    assert all("[redacted]" in e["response"]["body"] for e in logins)
+    whole = repr(journal)
+    for secret in ("admin-demo", "api-demo-key", "leaver-demo-token"):
+        assert secret not in whole

@@ -46,6 +46,25 @@ def test_the_same_key_and_body_answers_the_first_run_and_never_runs_it_twice(lea
     assert len(removals) == 5
 
 
+def test_a_key_is_still_remembered_a_day_later(leaver):
+    body = {"person": "E-day", "accounts": {"wso2": "nobody-" + uuid.uuid4().hex[:8]}}
+    headers = {"Idempotency-Key": key()}
+    first = leaver.request("POST", "/leaver/v1/runs", json=body, headers=headers)
+    assert first.status_code == 202
+    leaver.wait(first.json()["id"])
+    # The key and its run as they would stand 25 hours later.
+    with psycopg.connect(_database_url(leaver), autocommit=True) as connection:
+        connection.execute(
+            "UPDATE idempotency_keys SET created = created - interval '25 hours' WHERE key = %s",
+            (headers["Idempotency-Key"],),
+        )
+
+    again = leaver.request("POST", "/leaver/v1/runs", json=body, headers=headers)
+
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+
+
 def test_the_same_key_with_another_body_is_a_422_problem(leaver):
     headers = {"Idempotency-Key": key()}
     assert (

@@ -2,11 +2,9 @@
 
 import shutil
 import uuid
-from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from svc_agenda import create_app
@@ -14,39 +12,11 @@ from svc_agenda.models import ApiAccount
 from svc_agenda.services import issue_token
 from svc_agenda.wire import utcnow
 from vendorkit import db
-from vendorkit.testing.openapi import check_response
+from vendorkit.testing.openapi import documented_client
 
 API = "/AktionNEXT/API"
 
-_DOCUMENTS: dict[int, tuple[Flask, dict[str, Any]]] = {}
-
-
-def openapi_document(app: Flask) -> dict[str, Any]:
-    """The OpenAPI document ``app`` serves (built once per app)."""
-    cached = _DOCUMENTS.get(id(app))
-    if cached is None or cached[0] is not app:
-        cached = _DOCUMENTS[id(app)] = (app, FlaskClient(app).get("/openapi.json").json)
-    return cached[1]
-
-
-class DocumentedClient(FlaskClient):
-    """A test client that holds every API response to the service's OpenAPI document."""
-
-    def open(self, *args, **kwargs):
-        response = super().open(*args, **kwargs)
-        request = response.request
-        if request.path.lower().startswith(API.lower() + "/"):
-            check_response(
-                openapi_document(self.application),
-                request.method,
-                request.path,
-                response.status_code,
-                response.headers.get("Content-Type"),
-                response.get_data(),
-                fallback_schema="BaseResp",
-                fallback_xml_root="Response",
-            )
-        return response
+DocumentedClient = documented_client(API, fallback_schema="BaseResp", fallback_xml_root="Response")
 
 
 def documented(app: Flask) -> Flask:

@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from svc_emm import create_app
@@ -20,7 +18,7 @@ from svc_emm.models import Token
 from svc_emm.tokens import issue_tokens
 from vendorkit import db
 from vendorkit.testing import free_port
-from vendorkit.testing.openapi import check_response
+from vendorkit.testing.openapi import documented_client, openapi_document
 
 API_ROOTS = ("/mdm-admin", "/oauth2/")
 
@@ -100,37 +98,7 @@ def app(tmp_path, demo_database, smtp):
     return create_app({**settings, **smtp.settings})
 
 
-def openapi_document(app: Flask) -> dict[str, Any]:
-    """The OpenAPI document ``app`` serves (fetched once per app, kept with it)."""
-    if "test.openapi" not in app.extensions:
-        app.extensions["test.openapi"] = FlaskClient(app).get("/openapi.json").json
-    return app.extensions["test.openapi"]
-
-
-def check_documented(
-    openapi: dict[str, Any], method: str, path: str, status: int, headers, body: bytes
-) -> None:
-    """AssertionError unless svc-emm's OpenAPI document allows this answer to ``method path``."""
-    if path.startswith(API_ROOTS) and method.upper() != "HEAD":
-        content_type = headers.get("Content-Type")
-        check_response(openapi, method, path, status, content_type, body, fallback_schema="ResponsePayload")
-
-
-class DocumentedClient(FlaskClient):
-    """A test client that holds every API response to the service's OpenAPI document."""
-
-    def open(self, *args, **kwargs):
-        response = super().open(*args, **kwargs)
-        request = response.request
-        check_documented(
-            openapi_document(self.application),
-            request.method,
-            request.path,
-            response.status_code,
-            response.headers,
-            response.get_data(),
-        )
-        return response
+DocumentedClient = documented_client(*API_ROOTS, fallback_schema="ResponsePayload")
 
 
 @pytest.fixture

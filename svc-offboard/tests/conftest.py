@@ -4,21 +4,18 @@ import base64
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
 from xml.etree.ElementTree import Element
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 
 from svc_offboard import create_app
-from svc_offboard.checks import root_of
+from svc_offboard.checks import ROOTS
 from vendorkit import db
 from vendorkit.xmlsafe import parse_xml
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from vendorkit.testing.openapi import check_response
+from vendorkit.testing.openapi import documented_client
 
 API = "/webconsole/api"
 
@@ -80,34 +77,7 @@ def app(shared_app, template_db):
     return app
 
 
-_DOCUMENTS: dict[int, tuple[Flask, dict[str, Any]]] = {}
-
-
-def openapi_document(app: Flask) -> dict[str, Any]:
-    """The OpenAPI document ``app`` serves (built once per app)."""
-    cached = _DOCUMENTS.get(id(app))
-    if cached is None or cached[0] is not app:
-        cached = _DOCUMENTS[id(app)] = (app, FlaskClient(app).get("/openapi.json").json)
-    return cached[1]
-
-
-class DocumentedClient(FlaskClient):
-    """A test client that holds every API response to the service's OpenAPI document."""
-
-    def open(self, *args, **kwargs):
-        response = super().open(*args, **kwargs)
-        request = response.request
-        if root_of(request.path) is not None:
-            check_response(
-                openapi_document(self.application),
-                request.method,
-                request.path,
-                response.status_code,
-                response.headers.get("Content-Type"),
-                response.get_data(),
-                fallback_xml_root="App_GenericResp",
-            )
-        return response
+DocumentedClient = documented_client(*ROOTS, fallback_xml_root="App_GenericResp")
 
 
 @pytest.fixture

@@ -3,14 +3,10 @@ service's OpenAPI document, and a private svc-agenda behind a gateway of its own
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 from vendorkit.testing import HttpResult, ServerProcess, http_request
 from vendorkit.testing.openapi import check_response
@@ -57,29 +53,3 @@ def agenda_openapi(stack) -> dict[str, Any]:
     """The OpenAPI document of the stack's svc-agenda; from now on api_request checks against it."""
     api_request.openapi = openapi_of(stack.start("agenda"))
     return api_request.openapi
-
-
-@contextmanager
-def private_agenda(
-    stack, postgres, workdir: Path, database: str, **settings: str
-) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    """A svc-agenda of its own on a fresh database, behind a gateway of its own: (service, gateway)."""
-    service = ServerProcess(
-        "svc_agenda:create_app()",
-        env=stack.service_env("agenda", DATABASE_URL=postgres.create_database(database), **settings),
-    ).start()
-    config = stack.gateway_config()
-    for route in config["routes"]:
-        if route["name"] == "agenda":
-            route["upstreams"] = [service.url]
-    config_path = workdir / "gateway.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    gateway = ServerProcess(
-        "gateway:create_app()",
-        env={"GATEWAY_CONFIG": str(config_path), "RATELIMIT_STORAGE_URL": stack.redis.url},
-    ).start()
-    try:
-        yield service, gateway
-    finally:
-        gateway.stop()
-        service.stop()

@@ -25,12 +25,10 @@ Left out, because the product answers otherwise and our own tests pin what it do
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import (
     ignored_auth,
@@ -39,21 +37,21 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from vendorkit.testing import http_request
+from vendorkit.testing.fuzz import examples_per_operation, fuzz_every_operation
 
-from .conftest import API, private_agenda
+from .conftest import API
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# A few dozen per operation in `make test`; `make fuzz` raises it for the long run.
-EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+EXAMPLES_PER_OPERATION = examples_per_operation(20)
 GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 @pytest.fixture(scope="module")
-def fuzzed(stack, postgres, tmp_path_factory):
+def fuzzed(stack, tmp_path_factory):
     """A private svc-agenda (tokens living an hour) behind its own gateway, and a token of `api`."""
     workdir = tmp_path_factory.mktemp("agenda-fuzz-gateway")
-    with private_agenda(stack, postgres, workdir, "agenda_fuzz", AGENDA_TOKEN_TTL_SECONDS="3600") as (
+    with stack.private("agenda", workdir, "agenda_fuzz", AGENDA_TOKEN_TTL_SECONDS="3600") as (
         service,
         gateway,
     ):
@@ -88,20 +86,12 @@ def excluded_checks(case) -> list:
 @pytest.mark.parametrize("mode", list(GenerationMode), ids=lambda mode: mode.value)
 def test_every_operation_answers_as_documented(agenda_schema, fuzzed, mode):
     _, _, token = fuzzed
-    failures = []
-    for result in agenda_schema.get_all_operations():
-        operation = result.ok()
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def answers_as_documented(case):
-            if case.query is not None and GUID.fullmatch(str(case.query.get("Token", ""))):
-                # A well-formed token, so not the part made invalid: make it one the service issued.
-                case.query["Token"] = token
-            case.call_and_validate(excluded_checks=excluded_checks(case))
+    def exercise(case):
+        if case.query is not None and GUID.fullmatch(str(case.query.get("Token", ""))):
+            # A well-formed token, so not the part made invalid: make it one the service issued.
+            case.query["Token"] = token
+        case.call_and_validate(excluded_checks=excluded_checks(case))
 
-        try:
-            answers_as_documented()
-        except Exception as failure:  # one operation's failure must not hide the others'
-            failures.append(f"{operation.label}: {failure}")
+    failures = fuzz_every_operation(agenda_schema, mode, exercise, examples=EXAMPLES_PER_OPERATION)
     assert not failures, "\n\n".join(failures)

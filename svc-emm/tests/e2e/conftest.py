@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pytest
-import yaml
 
 from vendorkit.testing import HttpResult, ServerProcess, http_request
 from vendorkit.testing.openapi import check_response
@@ -96,31 +93,3 @@ def admin_token(login) -> str:
     response = login("admin", "admin-demo")
     assert response.status == 200, response.body
     return response.json()["access_token"]
-
-
-@contextmanager
-def private_emm(
-    stack, postgres, workdir: Path, database: str
-) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    """A svc-emm of its own on a fresh database (demo data), behind a gateway of its own: (service, gateway)."""
-    service = ServerProcess(
-        "svc_emm:create_app()",
-        env=stack.service_env("emm", DATABASE_URL=postgres.create_database(database)),
-        log_path=workdir / "emm.log",
-    ).start()
-    config = stack.gateway_config()
-    for route in config["routes"]:
-        if route["name"] == "emm":
-            route["upstreams"] = [service.url]
-    config_path = workdir / "gateway.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    gateway = ServerProcess(
-        "gateway:create_app()",
-        env={"GATEWAY_CONFIG": str(config_path), "RATELIMIT_STORAGE_URL": stack.redis.url},
-        log_path=workdir / "gateway.log",
-    ).start()
-    try:
-        yield service, gateway
-    finally:
-        gateway.stop()
-        service.stop()

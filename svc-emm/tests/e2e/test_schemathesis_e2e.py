@@ -17,24 +17,20 @@ hold them to it.
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlencode
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis.errors import Unsatisfiable
+from hypothesis import assume
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from vendorkit.testing import http_request
-
-from .conftest import private_emm
+from vendorkit.testing.fuzz import examples_per_operation, fuzz_every_operation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# A few dozen per operation in `make test`; `make fuzz` raises it for the long run.
-EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "10"))
+EXAMPLES_PER_OPERATION = examples_per_operation(10)
 # Operations that may set a password: generated data must not lock the admin out of the run.
 PASSWORD_SETTERS = ("/mdm-admin/users", "/mdm-admin/users/reset-password")
 
@@ -73,10 +69,10 @@ def names_the_admin(case) -> bool:
 
 
 @pytest.fixture(scope="module")
-def fuzzed(stack, postgres, tmp_path_factory):
+def fuzzed(stack, tmp_path_factory):
     """The gateway of a private svc-emm, and its admin session."""
     workdir = tmp_path_factory.mktemp("emm-fuzz")
-    with private_emm(stack, postgres, workdir, "emm_fuzz") as (service, gateway):
+    with stack.private("emm", workdir, "emm_fuzz") as (service, gateway):
         yield service, gateway, AdminSession(gateway.url)
 
 
@@ -100,25 +96,12 @@ def test_every_operation_answers_as_documented(emm_schema, fuzzed, mode):
     excluded = [positive_data_acceptance]
     if mode is GenerationMode.POSITIVE:
         excluded.append(negative_data_rejection)
-    failures = []
-    for result in emm_schema.get_all_operations():
-        operation = result.ok()
-        inputs = (operation.path_parameters, operation.query, operation.headers, operation.body)
-        if mode is GenerationMode.NEGATIVE and not any(len(part) for part in inputs):
-            continue  # nothing to make invalid
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def answers_as_documented(case):
-            assume(not names_the_admin(case))
-            case.call_and_validate(headers=session.headers(), excluded_checks=excluded)
-            session.after(case.operation.path)
+    def exercise(case):
+        assume(not names_the_admin(case))
+        case.call_and_validate(headers=session.headers(), excluded_checks=excluded)
+        session.after(case.operation.path)
 
-        try:
-            answers_as_documented()
-        except Unsatisfiable:
-            # Schemathesis sends no empty path segment, the only invalid user filter: nothing to send.
-            assert mode is GenerationMode.NEGATIVE and operation.path_parameters, operation.label
-        except Exception as failure:  # one operation's failure must not hide the others'
-            failures.append(f"{operation.label}: {failure}")
+    # Schemathesis sends no empty path segment, the only invalid user filter: such operations are passed over.
+    failures = fuzz_every_operation(emm_schema, mode, exercise, examples=EXAMPLES_PER_OPERATION)
     assert not failures, "\n\n".join(failures)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-import yaml
 
 from vendorkit.testing import HttpResult, ServerProcess, http_request
 from vendorkit.testing.openapi import check_response
@@ -138,36 +135,10 @@ def unique() -> Callable[[str], str]:
     return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-@contextmanager
-def private_offboard(
-    stack, postgres, workdir: Path, database: str
-) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    """A svc-offboard of its own on a fresh database, behind a gateway of its own: (service, gateway)."""
-    service = ServerProcess(
-        "svc_offboard:create_app()",
-        env=stack.service_env("offboard", DATABASE_URL=postgres.create_database(database)),
-    ).start()
-    config = stack.gateway_config()
-    for route in config["routes"]:
-        if route["name"] == "offboard":
-            route["upstreams"] = [service.url]
-    config_path = workdir / "gateway.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    gateway = ServerProcess(
-        "gateway:create_app()",
-        env={"GATEWAY_CONFIG": str(config_path), "RATELIMIT_STORAGE_URL": stack.redis.url},
-    ).start()
-    try:
-        yield service, gateway
-    finally:
-        gateway.stop()
-        service.stop()
-
-
 @pytest.fixture(scope="module")
-def kim_api(stack, postgres, tmp_path_factory):
+def kim_api(stack, tmp_path_factory):
     """A svc-offboard of its own on a fresh database, behind a gateway of its own: kim may be offboarded."""
-    with private_offboard(stack, postgres, tmp_path_factory.mktemp("kim-gateway"), "offboard_kim") as (
+    with stack.private("offboard", tmp_path_factory.mktemp("kim-gateway"), "offboard_kim") as (
         service,
         gateway,
     ):

@@ -16,22 +16,19 @@ checks hold those answers to it.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from vendorkit.testing import http_request
+from vendorkit.testing.fuzz import examples_per_operation, fuzz_every_operation
 
-from .conftest import b64, private_offboard
+from .conftest import b64
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# A few dozen per operation in `make test`; `make fuzz` raises it for the long run.
-EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+EXAMPLES_PER_OPERATION = examples_per_operation(25)
 
 
 class AdminSession:
@@ -58,10 +55,10 @@ class AdminSession:
 
 
 @pytest.fixture(scope="module")
-def fuzzed(stack, postgres, tmp_path_factory):
+def fuzzed(stack, tmp_path_factory):
     """The gateway of a private svc-offboard, and its admin session."""
     workdir = tmp_path_factory.mktemp("fuzz-gateway")
-    with private_offboard(stack, postgres, workdir, "offboard_fuzz") as (service, gateway):
+    with stack.private("offboard", workdir, "offboard_fuzz") as (service, gateway):
         yield service, gateway, AdminSession(gateway.url)
 
 
@@ -78,21 +75,10 @@ def offboard_schema(fuzzed):
 def test_every_operation_answers_as_documented(offboard_schema, fuzzed, mode):
     _, _, session = fuzzed
     excluded = [negative_data_rejection] if mode is GenerationMode.NEGATIVE else []
-    failures = []
-    for result in offboard_schema.get_all_operations():
-        operation = result.ok()
-        inputs = (operation.path_parameters, operation.query, operation.headers, operation.body)
-        if mode is GenerationMode.NEGATIVE and not any(len(part) for part in inputs):
-            continue  # nothing to make invalid (the service root takes no input)
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def answers_as_documented(case):
-            case.call_and_validate(headers=session.headers(), excluded_checks=excluded)
-            session.after(case.operation.path)
+    def exercise(case):
+        case.call_and_validate(headers=session.headers(), excluded_checks=excluded)
+        session.after(case.operation.path)
 
-        try:
-            answers_as_documented()
-        except Exception as failure:  # one operation's failure must not hide the others'
-            failures.append(f"{operation.label}: {failure}")
+    failures = fuzz_every_operation(offboard_schema, mode, exercise, examples=EXAMPLES_PER_OPERATION)
     assert not failures, "\n\n".join(failures)

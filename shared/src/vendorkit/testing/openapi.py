@@ -16,11 +16,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask
+from flask.testing import FlaskClient
 from openapi_schema_validator import OAS30Validator
 
 from vendorkit.xmlsafe import parse_xml
 
 UNROUTED_STATUSES = (401, 404, 405, 406)
+EXTENSION_KEY = "vendorkit.testing.openapi"
 PARAMETER = re.compile(r"\{([^}/]+)\}")
 
 
@@ -142,3 +145,40 @@ def _check_body(
 def _check_xml_root(where: str, body: bytes, *roots: str) -> None:
     element = parse_xml(body)
     assert element.tag in roots, f"{where}: XML root <{element.tag}>, documented {roots}"
+
+
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document ``app`` serves, fetched once and kept with the app."""
+    if EXTENSION_KEY not in app.extensions:
+        app.extensions[EXTENSION_KEY] = FlaskClient(app).get("/openapi.json").json
+    return app.extensions[EXTENSION_KEY]
+
+
+def documented_client(
+    *api_roots: str, fallback_schema: str = "GenericResp", fallback_xml_root: str | None = None
+) -> type[FlaskClient]:
+    """A test client class holding every answer under ``api_roots`` (any case) to the app's document.
+
+    HEAD is left out: Flask answers it for every GET, and no vendor documents it.
+    """
+    roots = tuple(root.lower().rstrip("/") for root in api_roots)
+
+    class DocumentedClient(FlaskClient):
+        def open(self, *args, **kwargs):
+            response = super().open(*args, **kwargs)
+            request = response.request
+            path = request.path.lower()
+            if request.method != "HEAD" and any(path == r or path.startswith(r + "/") for r in roots):
+                check_response(
+                    openapi_document(self.application),
+                    request.method,
+                    request.path,
+                    response.status_code,
+                    response.headers.get("Content-Type"),
+                    response.get_data(),
+                    fallback_schema=fallback_schema,
+                    fallback_xml_root=fallback_xml_root,
+                )
+            return response
+
+    return DocumentedClient

@@ -1,0 +1,50 @@
+"""Schemathesis over every documented operation of a service, failures gathered across operations.
+
+``make test`` runs a few dozen examples per operation; ``make fuzz`` raises
+``FUZZ_EXAMPLES`` for the long run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+
+
+def examples_per_operation(default: int) -> int:
+    """How many requests to generate per operation: ``FUZZ_EXAMPLES``, else ``default``."""
+    return int(os.environ.get("FUZZ_EXAMPLES", default))
+
+
+def fuzz_every_operation(
+    schema: Any, mode: GenerationMode, exercise: Callable[[Any], None], *, examples: int
+) -> list[str]:
+    """Run ``exercise(case)`` on ``examples`` generated cases of each operation; one line per failing operation.
+
+    In the negative mode an operation with nothing to make invalid (no input, or
+    no invalid value schemathesis can send) is passed over, not failed.
+    """
+    failures = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        inputs = (operation.path_parameters, operation.query, operation.headers, operation.body)
+        if mode is GenerationMode.NEGATIVE and not any(len(part) for part in inputs):
+            continue
+
+        @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def answers_as_documented(case):
+            exercise(case)
+
+        try:
+            answers_as_documented()
+        except Unsatisfiable:
+            if mode is not GenerationMode.NEGATIVE:
+                failures.append(f"{operation.label}: no valid request could be generated")
+        except Exception as failure:  # one operation's failure must not hide the others'
+            failures.append(f"{operation.label}: {failure}")
+    return failures

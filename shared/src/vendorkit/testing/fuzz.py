@@ -19,6 +19,11 @@ from schemathesis import GenerationMode
 FRAMING_HEADERS = frozenset({"transfer-encoding", "content-length", "connection", "host", "te", "upgrade"})
 
 
+def randomized() -> bool:
+    """Whether generation varies from run to run: only in the long run (``make fuzz``); ``make test`` repeats itself."""
+    return "FUZZ_EXAMPLES" in os.environ
+
+
 def examples_per_operation(default: int) -> int:
     """How many requests to generate per operation: ``FUZZ_EXAMPLES``, else ``default``."""
     return int(os.environ.get("FUZZ_EXAMPLES", default))
@@ -39,7 +44,12 @@ def fuzz_every_operation(
         if mode is GenerationMode.NEGATIVE and not any(len(part) for part in inputs):
             continue
 
-        @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=not randomized(),
+        )
         @given(case=operation.as_strategy(generation_mode=mode))
         def answers_as_documented(case):
             if case.headers:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, jsonify, request
@@ -12,7 +12,7 @@ from flask_smorest import Api, Blueprint
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from vendorkit import admin, db, logs, migrations
+from vendorkit import admin, db, endpoints, logs, migrations
 from vendorkit.dialects import Dialect, Refusal
 from vendorkit.web import client_ip
 
@@ -56,8 +56,15 @@ def create_service_app(
     description: str = "",
     security_schemes: dict[str, dict[str, Any]] | None = None,
     read_only_gets: bool = False,
+    checks: Sequence[endpoints.Check] | None = None,
+    api_prefixes: Iterable[str] | None = None,
 ) -> Flask:
     """A Flask app with flask-smorest, the vendor's error envelope, JSON logs, health and migrations.
+
+    ``checks``: the service's request checks in its vendor's order (see
+    ``vendorkit.endpoints``), run before every view under ``api_prefixes``
+    (the blueprints' URL prefixes by default); every view of ``blueprints``
+    must then declare its caller, or the app does not start.
 
     ``read_only_gets``: the service's GET and HEAD requests write nothing, or
     call ``db.for_writes`` first; their database sessions then read cheaply.
@@ -84,10 +91,18 @@ def create_service_app(
     api = VendorApi(app)
     for name, scheme in (security_schemes or {}).items():
         api.spec.components.security_scheme(name, scheme)
+    blueprints = list(blueprints)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
 
     _register_request_hooks(app, package)
+    if checks is not None:
+        endpoints.install(
+            app,
+            *checks,
+            blueprints=[blueprint.name for blueprint in blueprints],
+            prefixes=api_prefixes or [blueprint.url_prefix or "/" for blueprint in blueprints],
+        )
     register_error_handlers(app, dialect)
     _register_health(app)
 

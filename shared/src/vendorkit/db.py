@@ -232,6 +232,19 @@ def for_writes(session: Session) -> Session:
     return session
 
 
+@contextlib.contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """The request's session as one writer's transaction: committed when the block ends, rolled back if it raises.
+
+    Whatever the request's checks already read (the caller's token, say) is
+    part of the same transaction, so a view's writes and the checks' writes
+    commit together or not at all; nothing in between commits.
+    """
+    current = for_writes(session())
+    with current.get_transaction() or current.begin():
+        yield current
+
+
 def ping(app: Flask | None = None) -> bool:
     """Whether the database answers (as a reader: on SQLite it waits for no writer)."""
     try:

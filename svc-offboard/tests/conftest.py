@@ -9,7 +9,7 @@ from xml.etree.ElementTree import Element
 import pytest
 
 from svc_offboard import create_app
-from svc_offboard.checks import ROOTS
+from svc_offboard.wire import ROOTS
 from vendorkit import db
 from vendorkit.xmlsafe import parse_xml
 

@@ -6,7 +6,9 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from svc_offboard.checks import ROOTS, Policy
+from svc_offboard.auth import Policy
+from svc_offboard.wire import ROOTS
+from vendorkit.endpoints import declared
 from vendorkit.testing.openapi import check_response, find_route
 
 API = "/webconsole/api"
@@ -43,12 +45,17 @@ def test_every_route_of_the_service_is_documented(app, document):
         }
 
 
-def test_every_view_declares_who_may_call_it(app):
+def test_every_view_declares_who_may_call_it_and_the_bodies_it_reads(app, document):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(ROOTS):
-            view_class = app.view_functions[rule.endpoint].view_class
             for method in rule.methods - {"HEAD", "OPTIONS"}:
-                assert isinstance(getattr(view_class, method.lower()).access_policy, Policy), (rule, method)
+                endpoint = declared(app.view_functions[rule.endpoint], method)
+                assert isinstance(endpoint.caller, Policy), (rule, method)
+                path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+                body = document["paths"][path][method.lower()].get("requestBody")
+                # A view reads exactly the body formats its operation documents.
+                documented = set(body["content"]) if body else set()
+                assert set(endpoint.formats) == documented, (rule, method)
 
 
 def test_each_operation_documents_its_refusals(document):

@@ -151,6 +151,20 @@ def test_tokens_expire_after_the_idle_timeout(app, client, login):
     assert client.get(f"{API}/User", headers={"Authtoken": token}).status_code == 401
 
 
+def test_refused_and_failed_requests_restart_the_idle_clock_too(app, client, login, make_user):
+    make_user("clerk", "clerk-pass")
+    clerk = {"Authtoken": login("clerk", "clerk-pass", timeout=5)}
+    master = {"Authtoken": login("admin", "admin-demo", timeout=5)}
+    _age_tokens(app, 4)
+    # A 403 and a business failure roll their own work back, never the clock's restart.
+    assert client.post(f"{API}/User/Offboard", json={"userId": 5}, headers=clerk).status_code == 403
+    failed = client.post(f"{API}/User/Offboard", json={"userId": 8}, headers=master)
+    assert failed.json == {"errorCode": 2, "errorMessage": "User [8] does not exist."}
+    _age_tokens(app, 4)
+    assert client.get(f"{API}/WhoAmI", headers=clerk).status_code == 405
+    assert client.post(f"{API}/WhoAmI", headers=master).json["user"]["userName"] == "admin"
+
+
 def test_default_idle_timeout_is_30_minutes(app, client, login):
     token = login("admin", "admin-demo")
     _age_tokens(app, 29)
@@ -425,3 +439,14 @@ def test_get_endpoints_ignore_bodies(client, admin):
     )
     assert response.status_code == 200
     assert response.json["users"][0]["userEntity"]["userId"] == 5
+
+
+@pytest.mark.parametrize("root", ["/webconsole/api", "/commandcenter/api"])
+def test_both_roots_refuse_in_the_products_order(client, admin, user_headers, root):
+    text = {"data": "x", "content_type": "text/plain"}
+    assert client.get(f"{root}/Nowhere", headers={"Accept": "text/html"}).status_code == 406
+    assert client.get(f"{root}/Nowhere").status_code == 401
+    assert client.get(f"{root}/Nowhere", headers=admin).status_code == 404
+    assert client.put(f"{root}/User/Offboard", headers=admin).status_code == 405
+    assert client.post(f"{root}/User/Offboard", headers=user_headers, **text).status_code == 403
+    assert client.post(f"{root}/User/Offboard", headers=admin, **text).status_code == 415

@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Flask
 
-from svc_offboard import checks, errors
+from svc_offboard import auth, errors, wire
 from svc_offboard.config import load_config
 from svc_offboard.demo import load_demo_data
 from svc_offboard.routes import blp
@@ -33,12 +33,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         demo_loader=load_demo_data,
         security_schemes=SECURITY_SCHEMES,
         read_only_gets=True,
+        checks=auth.CHECKS,
+        api_prefixes=wire.ROOTS,
     )
     # The product serves the same API under /commandcenter/api (cvpysdk's default root).
     api = app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
-    api.register_blueprint(blp, url_prefix=checks.ROOTS[1], name="commandcenter")
+    api.register_blueprint(blp, url_prefix=wire.ROOTS[1], name="commandcenter")
     _scalars_as_xml_attributes(api.spec.components.schemas)
-    checks.install(app)
+    app.wsgi_app = wire.CaseInsensitivePaths(app.wsgi_app)
     errors.install(app)
     return app
 

@@ -1,8 +1,8 @@
-"""The OpenAPI description of an operation, derived from its access policy.
+"""The OpenAPI description of an operation, derived from its caller and the body it reads.
 
 Every status an operation can answer is listed with its body in Commvault's
 envelopes: 200 (the success shape, or the business failure it may carry), 406,
-401 and 403 as the policy requires, 404 for ids that are not numbers, 400, 413
+401 and 403 as its caller requires, 404 for ids that are not numbers, 400, 413
 and 415 where a body is read, and 500.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from marshmallow import Schema
 
 from svc_offboard import schemas, wire
-from svc_offboard.checks import Policy
+from svc_offboard.auth import Policy
 
 GENERIC = schemas.GenericRespSchema
 
@@ -42,10 +42,11 @@ def operation(
     success: type[Schema],
     xml_root: str,
     *,
-    policy: Policy,
+    caller: Policy,
     failure: type[Schema] | None = None,
     success_description: str | None = None,
-    body: type[Schema] | None = None,
+    body: type[schemas.RequestBody] | None = None,
+    formats: tuple[str, ...] = wire.JSON,
     path_ids: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The OpenAPI operation of a view: security, parameters, body and every status it answers.
@@ -74,23 +75,24 @@ def operation(
         },
         500: _envelope("Internal server error, or the database is unavailable"),
     }
-    if policy.token_required:
+    if caller.token_required:
         responses[401] = _envelope("`Authtoken` missing, unknown, expired or logged out (errorCode 5)")
-    if policy.master_only:
+    if caller.master_only:
         responses[403] = _envelope("The caller is not a master administrator (errorCode 5)")
     if path_ids:
         responses[404] = _envelope("Unknown path: an id that is not a number")
     doc: dict[str, Any] = {
         "responses": responses,
-        "security": [{"Authtoken": []}] if policy.token_required else [],
+        "security": [{"Authtoken": []}] if caller.token_required else [],
     }
     if body is not None:
+        accepts_xml = any(media_type in wire.XML_TYPES for media_type in formats)
         content: dict[str, Any] = {"application/json": {"schema": body}}
-        if policy.accepts_xml:
-            content["application/xml"] = {"schema": _xml(body, policy.xml_root or "Request")}
-            content["text/xml"] = {"schema": _xml(body, policy.xml_root or "Request")}
+        if accepts_xml:
+            content["application/xml"] = {"schema": _xml(body, body.xml_root or "Request")}
+            content["text/xml"] = {"schema": _xml(body, body.xml_root or "Request")}
         doc["requestBody"] = {"required": False, "content": content}
         responses[400] = _envelope("Malformed JSON or XML, or a DOCTYPE")
         responses[413] = _envelope("Body over MAX_BODY_BYTES (64 KiB by default)")
-        responses[415] = _envelope("Content-type other than JSON" + (" or XML" if policy.accepts_xml else ""))
+        responses[415] = _envelope("Content-type other than JSON" + (" or XML" if accepts_xml else ""))
     return doc

@@ -7,11 +7,13 @@ which each view renders in its endpoint's failure shape.
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
+
+from flask import Flask, request
+from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from svc_offboard import wire
-from vendorkit.dialects import json_response
+from vendorkit.dialects import commvault, json_response
 
 # errorCode values: the product's 2 (failure) and 5 (access denied).
 FAILED = 2
@@ -69,6 +71,22 @@ def bad_body(message: str) -> Refusal:
     return Refusal(400, FAILED, message)
 
 
+def invalid_fields(error: ValidationError, _location: str) -> Failure:
+    """The business failure of a body a request schema refuses: its first field's message.
+
+    Fields are checked in the order the schema declares them, which is the
+    order the product reports them in (docs/offboard.md sections 4 and 6).
+    """
+    return Failure(first_message(error.messages))
+
+
+def first_message(messages: Any) -> str:
+    """The first message of marshmallow's (possibly nested) error messages."""
+    while not isinstance(messages, str):
+        messages = next(iter(messages.values())) if isinstance(messages, dict) else messages[0]
+    return messages
+
+
 def install(app: Flask) -> None:
     """Answer refusals and oversized bodies in the generic envelope."""
 
@@ -77,8 +95,8 @@ def install(app: Flask) -> None:
         if error.status == 406:
             # The client accepts neither format: JSON, whatever it asked for.
             return json_response(406, {"errorCode": error.code, "errorMessage": error.message})
-        return wire.generic(error.status, error.code, error.message)
+        return commvault.generic(error.status, error.code, error.message, request)
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_error):
-        return wire.generic(413, FAILED, BODY_TOO_LARGE)
+        return commvault.generic(413, FAILED, BODY_TOO_LARGE, request)

@@ -1,11 +1,64 @@
-"""svc-offboard's request and response shapes, as its OpenAPI document states them.
+"""svc-offboard's request and response shapes, as its OpenAPI document states them, and what validates input.
 
 Response schemas are exact (no field beyond those listed); request schemas let
-unknown fields through, as the product ignores them. The views parse bodies
-with Commvault's lenient rules (bodies.py); these schemas say what is read.
+unknown fields through, as the product ignores them. A request schema's
+refusal is a business failure (HTTP 200, errorCode != 0) with the product's
+message for the first field it refuses, in declaration order
+(``errors.invalid_fields``); where the product checks fields between
+look-ups (POST User, Client/{id}, Subclient/{id}), the service checks them
+in that order instead, and the schema only documents them.
 """
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any, ClassVar
+
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
+
+from svc_offboard.errors import INVALID_CREDENTIALS, SESSION_NOT_RENEWABLE
+
+MAX_ID = 2147483647
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+DIGITS = re.compile(r"[0-9]+")
+
+
+def is_int(value: Any) -> bool:
+    """A JSON integer (booleans are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def digit_string_value(value: str) -> int | None:
+    """The integer a string of ASCII digits stands for; None for other strings."""
+    if not DIGITS.fullmatch(value):
+        return None
+    significant = value.lstrip("0") or "0"
+    # int() refuses strings of over 4300 digits; any such number is out of range anyway.
+    return int(significant) if len(significant) <= 4000 else 10**4000
+
+
+def is_valid_name(value: Any) -> bool:
+    """A non-empty string of at most 255 characters without control characters."""
+    return isinstance(value, str) and 0 < len(value) <= 255 and not CONTROL_CHARACTERS.search(value)
+
+
+def decode_password(value: Any) -> str | None:
+    """The password a base64 (UTF-8) string carries; None when it is no such string."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return base64.b64decode(value.encode("ascii"), validate=True).decode("utf-8")
+    except (UnicodeError, binascii.Error, ValueError):
+        return None
+
+
+def id_value(value: Any, low: int = 0) -> int | None:
+    """A JSON integer or a digit string (XML carries only text) in ``low``..MAX_ID; None otherwise."""
+    if isinstance(value, str):
+        value = digit_string_value(value)
+    return value if is_int(value) and low <= value <= MAX_ID else None
 
 
 class Lenient(Schema):
@@ -15,32 +68,169 @@ class Lenient(Schema):
         unknown = INCLUDE
 
 
+class RequestBody(Lenient):
+    """A whole request body as Commvault's clients send it.
+
+    A body whose only key is ``xml_root`` is unwrapped; older clients send
+    ``@name`` for ``name`` (a plain key wins over its ``@`` twin); ``aliases``
+    name other spellings of a field (the field's own spelling wins).
+    """
+
+    xml_root: ClassVar[str | None] = None
+    aliases: ClassVar[dict[str, str]] = {}
+
+    @pre_load
+    def as_sent(self, data: dict[str, Any], **_kwargs) -> dict[str, Any]:
+        """The body's fields under their own names."""
+        root = self.xml_root
+        if root and len(data) == 1 and isinstance(data.get(root), dict):
+            data = data[root]
+        data = {**{key[1:]: value for key, value in data.items() if key.startswith("@")}, **data}
+        for alias, name in self.aliases.items():
+            if name not in data and alias in data:
+                data[name] = data[alias]
+        return data
+
+
+class CheckedByService(RequestBody):
+    """A body whose fields the service checks itself, in the product's order between its look-ups.
+
+    The schema documents the fields; loading hands them over as sent.
+    """
+
+    def load(self, data: Any, **_kwargs: Any) -> dict[str, Any]:
+        return self.as_sent(data)
+
+
+class Refused:
+    """A field mixin: every refusal of the field is the product's one message."""
+
+    def __init__(self, *args: Any, message: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.message = message
+
+    def make_error(self, key: str, **kwargs: Any) -> ValidationError:
+        return ValidationError(self.message)
+
+
+class Minutes(Refused, fields.Integer):
+    """Minutes, 1..1440: a JSON integer or a digit string."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        minutes = id_value(value, low=1)
+        if minutes is None or minutes > 1440:
+            raise self.make_error("invalid")
+        return minutes
+
+
+class Name(Refused, fields.String):
+    """A non-empty name of at most 255 characters without control characters."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if not is_valid_name(value):
+            raise self.make_error("invalid")
+        return value
+
+
+class Username(Refused, fields.String):
+    """A login's user name: any non-empty string (an unknown one is refused like a wrong password)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.make_error("invalid")
+        return value
+
+
+class Password(Refused, fields.String):
+    """A base64 (UTF-8) password, loaded as the password itself."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        password = decode_password(value)
+        if password is None:
+            raise self.make_error("invalid")
+        return password
+
+
+class SessionToken(Refused, fields.String):
+    """A token, ``QSDK <hex>`` or the hex alone (its value is checked against the stored ones)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return value
+
+
+class OptionalId(Refused, fields.Integer):
+    """An id, 0..MAX_ID, a JSON integer or a digit string; absent, empty, null or 0: None."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | None:
+        if value == "":
+            return None
+        number = id_value(value)
+        if number is None:
+            raise self.make_error("invalid")
+        return number or None
+
+
+class OptionalName(Name):
+    """A name; empty or null: None."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str | None:
+        return None if value == "" else super()._deserialize(value, attr, data, **kwargs)
+
+
 # --- requests ---------------------------------------------------------------------------
 
 
-class LoginRequestSchema(Lenient):
-    username = fields.String(required=True, metadata={"example": "admin"})
-    password = fields.String(
-        required=True, metadata={"description": "base64 of the UTF-8 password", "example": "YWRtaW4tZGVtbw=="}
+class LoginRequestSchema(RequestBody):
+    xml_root = "DM2ContentIndexing_CheckCredentialReq"
+    aliases: ClassVar[dict[str, str]] = {"timeOut": "timeout"}
+
+    # The product reports an invalid timeout before it looks at the credentials.
+    timeout = Minutes(
+        message="Invalid timeout value",
+        metadata={"description": "idle timeout in minutes, 1..1440 (default 30); `timeOut` is read too"},
     )
-    timeout = fields.Integer(
-        metadata={"description": "idle timeout in minutes, 1..1440 (default 30); `timeOut` is read too"}
+    username = Username(required=True, message=INVALID_CREDENTIALS, metadata={"example": "admin"})
+    password = Password(
+        required=True,
+        message=INVALID_CREDENTIALS,
+        metadata={"description": "base64 of the UTF-8 password", "example": "YWRtaW4tZGVtbw=="},
     )
 
 
-class RenewLoginTokenRequestSchema(Lenient):
-    sessionId = fields.String(
+class RenewLoginTokenRequestSchema(RequestBody):
+    sessionId = SessionToken(
+        message=SESSION_NOT_RENEWABLE,
         metadata={
             "description": "the token to renew (default: the `Authtoken` header)",
             "example": "QSDK 3f2a...",
-        }
+        },
     )
-    deviceId = fields.String(metadata={"description": "ignored"})
+    # Ignored whatever it holds, as the product does.
+    deviceId = fields.Raw(metadata={"type": "string", "description": "ignored"})
 
 
-class OffboardRequestSchema(Lenient):
-    userName = fields.String(metadata={"example": "kim", "description": "at most 255 characters"})
-    userId = fields.Integer(metadata={"example": 5, "description": "1..2147483647 (a digit string counts)"})
+class OffboardRequestSchema(RequestBody):
+    xml_root = "Api_OffboardUserReq"
+
+    # The product checks userId before userName (docs/offboard.md section 6).
+    userId = OptionalId(
+        allow_none=True,
+        message="Invalid userId.",
+        metadata={"example": 5, "description": "1..2147483647 (a digit string counts)"},
+    )
+    userName = OptionalName(
+        allow_none=True,
+        message="Invalid userName.",
+        metadata={"example": "kim", "description": "at most 255 characters"},
+    )
+
+    @validates_schema
+    def names_a_user(self, data: dict[str, Any], **_kwargs) -> None:
+        """Either field must name the user."""
+        if data.get("userId") is None and data.get("userName") is None:
+            raise ValidationError("Either userName or userId must be specified.")
 
 
 class NewUserEntitySchema(Lenient):
@@ -90,7 +280,7 @@ class NewUserSchema(Lenient):
     securityAssociations = fields.Nested(NewSecurityAssociationsSchema)
 
 
-class CreateUserRequestSchema(Lenient):
+class CreateUserRequestSchema(CheckedByService):
     users = fields.List(
         fields.Nested(NewUserSchema), required=True, metadata={"description": "exactly one user"}
     )
@@ -118,7 +308,7 @@ class ClientPropertiesRefSchema(Lenient):
     clientProps = fields.Nested(ClientPropsRefSchema)
 
 
-class UpdateClientRequestSchema(Lenient):
+class UpdateClientRequestSchema(CheckedByService):
     clientProperties = fields.Nested(ClientPropertiesRefSchema)
 
 
@@ -130,7 +320,7 @@ class SubclientPropertiesRefSchema(Lenient):
     commonProperties = fields.Nested(CommonPropertiesRefSchema)
 
 
-class UpdateSubclientRequestSchema(Lenient):
+class UpdateSubclientRequestSchema(CheckedByService):
     subClientProperties = fields.Nested(SubclientPropertiesRefSchema)
 
 

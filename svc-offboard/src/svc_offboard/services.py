@@ -1,13 +1,13 @@
 """svc-offboard logic: plain functions over a Session, returning the vendor's payloads.
 
 Business failures raise ``errors.Failure(message)``; each view renders it in
-its endpoint's failure shape. Every write ends in ``session.commit()``.
+its endpoint's failure shape. The functions never commit: a writing view runs
+them in ``db.unit_of_work()``, which commits when they return and rolls back
+when they raise.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -19,19 +19,23 @@ from sqlalchemy.orm import Session
 
 from svc_offboard.errors import INVALID_CREDENTIALS, SESSION_NOT_RENEWABLE, Failure
 from svc_offboard.models import Client, ClientOwner, Plan, Role, RoleAssociation, Subclient, Token, User
-from vendorkit import db
+from svc_offboard.schemas import (
+    CONTROL_CHARACTERS,
+    MAX_ID,
+    decode_password,
+    digit_string_value,
+    is_int,
+    is_valid_name,
+)
 from vendorkit.db import is_sqlite
 from vendorkit.security import hash_secret, hash_token, new_token, verify_secret
 
-MAX_ID = 2147483647
 # How stale a token's last use may be before an authenticated request records it again.
 IDLE_CLOCK_GRANULARITY = timedelta(seconds=5)
 FIRST_NEW_USER_ID = 100
 MASTER_GROUP = {"userGroupId": 1, "userGroupName": "master"}
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # Free text may span lines; the other C0 controls cannot travel in XML.
 FREE_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-DIGITS = re.compile(r"[0-9]+")
 HEX = re.compile(r"[0-9a-fA-F]+")
 ENTITY_TYPE_CLIENT = 3
 VIRTUAL_SERVER = "Virtual Server"
@@ -47,35 +51,6 @@ CREATE_USER_LOCK = 0x0FF_B0A2D  # advisory lock key serialising new userIds on P
 def utcnow() -> datetime:
     """Now, naive UTC (as stored)."""
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def is_int(value: Any) -> bool:
-    """A JSON integer (booleans are not)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def digit_string_value(value: str) -> int | None:
-    """The integer a string of ASCII digits stands for; None for other strings."""
-    if not DIGITS.fullmatch(value):
-        return None
-    significant = value.lstrip("0") or "0"
-    # int() refuses strings of over 4300 digits; any such number is out of range anyway.
-    return int(significant) if len(significant) <= 4000 else 10**4000
-
-
-def is_valid_name(value: Any) -> bool:
-    """A non-empty string of at most 255 characters without control characters."""
-    return isinstance(value, str) and 0 < len(value) <= 255 and not CONTROL_CHARACTERS.search(value)
-
-
-def decode_password(value: Any) -> str | None:
-    """The password a base64 (UTF-8) string carries; None when it is no such string."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return base64.b64decode(value.encode("ascii"), validate=True).decode("utf-8")
-    except (UnicodeError, binascii.Error, ValueError):
-        return None
 
 
 def find_user_by_name(session: Session, name: str, *, for_update: bool = False) -> User | None:
@@ -116,38 +91,15 @@ def token_digest(header_value: str) -> str | None:
     return hash_token(value.lower())
 
 
-def login_timeout(fields: dict[str, Any], default: int) -> int | None:
-    """The Login ``timeout`` (or ``timeOut``) in minutes; None when given but invalid."""
-    key = "timeout" if "timeout" in fields else "timeOut" if "timeOut" in fields else None
-    if key is None:
-        return default
-    value = fields[key]
-    if isinstance(value, str):
-        value = digit_string_value(value)
-    if not is_int(value) or not 1 <= value <= 1440:
-        return None
-    return value
-
-
-def login(session: Session, fields: dict[str, Any], default_timeout: int) -> dict[str, Any]:
-    """Check the credentials and open a session: Login's payload (token or errList)."""
-    timeout = login_timeout(fields, default_timeout)
-    if timeout is None:
-        return {"errList": [{"errorCode": 2, "errLogMessage": "Invalid timeout value"}]}
-    refused = {"errList": [{"errorCode": 2, "errLogMessage": INVALID_CREDENTIALS}]}
-    username = fields.get("username")
-    password = decode_password(fields.get("password"))
-    if not isinstance(username, str) or not username or password is None:
-        return refused
+def login(session: Session, username: str, password: str, timeout_minutes: int) -> dict[str, Any]:
+    """Check the credentials and open a session: Login's payload; Failure when they do not match."""
     user = find_user_by_name(session, username)
     # Verify even for unknown or disabled users, so that refusals all take the same time.
     matches = verify_secret(user.password_hash if user else None, password)
     if user is None or not matches or not user.enable_user:
-        return refused
-    token = _issue_token(session, user, timeout)
-    session.commit()
+        raise Failure(INVALID_CREDENTIALS)
     return {
-        "token": token,
+        "token": _issue_token(session, user, timeout_minutes),
         "userName": user.user_name,
         "userId": user.user_id,
         "aliasName": str(user.user_id),
@@ -177,32 +129,23 @@ def _issue_token(session: Session, user: User, timeout_minutes: int) -> str:
     return f"QSDK {token}"
 
 
-def renew_token(
-    session: Session, fields: dict[str, Any], header_value: str | None, renewal_hours: int
-) -> dict[str, Any]:
+def renew_token(session: Session, presented: str | None, renewal_hours: int) -> dict[str, Any]:
     """Exchange a token that is live or idle-expired (within the renewal window) for a new one.
 
     The token comes in ``sessionId`` (cvpysdk sends it there and in ``Authtoken``);
     the old token is revoked, so a token renews at most once.
     """
-    refused = {"error": {"errorCode": 5, "errLogMessage": SESSION_NOT_RENEWABLE}}
-    presented = fields.get("sessionId", header_value)
-    digest = token_digest(presented) if isinstance(presented, str) else None
-    if digest is None:
-        return refused
+    digest = token_digest(presented) if presented is not None else None
     # Locked: of two renewals of one token, the second finds it gone.
-    token = session.scalar(_locked(select(Token).where(Token.token_hash == digest)))
+    token = session.scalar(_locked(select(Token).where(Token.token_hash == digest))) if digest else None
     if token is None:
-        session.rollback()
-        return refused
+        raise Failure(SESSION_NOT_RENEWABLE)
     user = session.get(User, token.user_id)
     idle = utcnow() - token.last_used_at
     if idle > timedelta(minutes=token.timeout_minutes, hours=renewal_hours) or not user.enable_user:
-        session.rollback()
-        return refused
+        raise Failure(SESSION_NOT_RENEWABLE)
     session.delete(token)
     new = _issue_token(session, user, token.timeout_minutes)
-    session.commit()
     return {"token": new, "userName": user.user_name, "userId": user.user_id}
 
 
@@ -211,30 +154,37 @@ def who_am_i(user: User) -> dict[str, Any]:
     return {"user": {"userName": user.user_name, "userId": user.user_id, "userGUID": user.user_guid}}
 
 
-def authenticate(session: Session, header_value: str | None) -> tuple[User, str] | None:
-    """The user and token digest behind a live ``Authtoken``; restarts its idle clock."""
+def live_token(session: Session, header_value: str | None) -> Token | None:
+    """The live token an ``Authtoken`` header presents (not logged out, not idle past its timeout)."""
     digest = token_digest(header_value or "")
-    if digest is None:
+    token = session.get(Token, digest) if digest is not None else None
+    if token is None or utcnow() - token.last_used_at > timedelta(minutes=token.timeout_minutes):
         return None
-    token = session.get(Token, digest)
-    now = utcnow()
-    if token is None or now - token.last_used_at > timedelta(minutes=token.timeout_minutes):
-        session.rollback()
-        return None
-    user = session.get(User, token.user_id)
-    if now - token.last_used_at >= IDLE_CLOCK_GRANULARITY:
-        # Timeouts count in minutes: restarting the clock at most every few seconds keeps
-        # reads from writing (and, on SQLite, from queueing for the write lock) each time.
-        db.for_writes(session)
-        session.execute(update(Token).where(Token.token_hash == digest).values(last_used_at=now))
-        session.commit()
-    return user, digest
+    return token
+
+
+def idle_clock_is_stale(token: Token) -> bool:
+    """Whether the token's last use is old enough to record again.
+
+    Timeouts count in minutes: restarting the clock at most every few seconds keeps
+    reads from writing (and, on SQLite, from queueing for the write lock) each time.
+    """
+    return utcnow() - token.last_used_at >= IDLE_CLOCK_GRANULARITY
+
+
+def restart_idle_clock(session: Session, digest: str) -> None:
+    """Record a use of the token now."""
+    session.execute(update(Token).where(Token.token_hash == digest).values(last_used_at=utcnow()))
+
+
+def token_user(session: Session, token: Token) -> User:
+    """The user a token belongs to."""
+    return session.get(User, token.user_id)
 
 
 def logout(session: Session, digest: str) -> dict[str, Any]:
     """Revoke the presented token."""
     session.execute(delete(Token).where(Token.token_hash == digest))
-    session.commit()
     return {"errorCode": 0, "errorMessage": "User logged out"}
 
 
@@ -387,7 +337,6 @@ def delete_user(
         session.execute(delete(model).where(model.user_id == user.user_id))
     session.delete(user)
     entity = {"userId": user.user_id, "userName": user.user_name, "userGUID": user.user_guid}
-    session.commit()
     return {
         "response": [{"errorCode": 0, "errorString": f"Deleted user {entity['userName']}", "entity": entity}]
     }
@@ -529,16 +478,16 @@ def create_user(session: Session, body: dict[str, Any]) -> dict[str, Any]:
         is_master=is_master,
     )
     session.add(user)
-    session.flush()
+    try:
+        # Written now, so that a name taken meanwhile is this request's failure (the
+        # unit of work rolls the failed transaction back), and before the rows that refer to it.
+        session.flush()
+    except IntegrityError:
+        raise Failure(f"User [{name}] already exists.") from None
     session.add_all(
         RoleAssociation(user_id=user.user_id, client_id=client_id, role_id=role_id)
         for client_id, role_id in sorted(pairs)
     )
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Failure(f"User [{name}] already exists.") from None
     return {
         "response": [
             {
@@ -738,7 +687,6 @@ def update_client_owners(session: Session, client_id: int, body: dict[str, Any])
             )
         )
     session.add_all(ClientOwner(client_id=client.client_id, user_id=user_id) for user_id in to_add)
-    session.commit()
     return {"response": [{"errorCode": 0}]}
 
 
@@ -810,42 +758,14 @@ def update_subclient(session: Session, subclient_id: int, body: dict[str, Any]) 
         if not isinstance(common["enableBackup"], bool):
             raise Failure("Invalid value for enableBackup.")
         subclient.enable_backup = common["enableBackup"]
-        session.commit()
     return {"response": [{"errorCode": 0}]}
 
 
 # --- offboarding -------------------------------------------------------------------------
 
 
-def _offboard_user_id(value: Any) -> int | None:
-    """The requested userId, None when not given; Failure when invalid."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        number = digit_string_value(value)
-        if number is None:
-            raise Failure("Invalid userId.")
-        value = number
-    if not is_int(value) or not 0 <= value <= MAX_ID:
-        raise Failure("Invalid userId.")
-    return value or None
-
-
-def _offboard_user_name(value: Any) -> str | None:
-    """The requested userName, None when not given; Failure when invalid."""
-    if value is None or value == "":
-        return None
-    if not is_valid_name(value):
-        raise Failure("Invalid userName.")
-    return value
-
-
-def resolve_offboard_user(session: Session, fields: dict[str, Any]) -> User:
-    """The user an offboard request names, locked for the rest of the transaction."""
-    user_id = _offboard_user_id(fields.get("userId"))
-    user_name = _offboard_user_name(fields.get("userName"))
-    if user_id is None and user_name is None:
-        raise Failure("Either userName or userId must be specified.")
+def resolve_offboard_user(session: Session, user_id: int | None, user_name: str | None) -> User:
+    """The user an offboard request names (by id, by name, or both agreeing), locked for the transaction."""
     if user_id is not None:
         user = find_user_by_id(session, user_id, for_update=True)
         if user is None:
@@ -859,9 +779,9 @@ def resolve_offboard_user(session: Session, fields: dict[str, Any]) -> User:
     return user
 
 
-def offboard_user(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+def offboard_user(session: Session, user_id: int | None, user_name: str | None) -> dict[str, Any]:
     """Remove the user as owner of every client it owns, disable backup there, drop its roles there."""
-    user = resolve_offboard_user(session, fields)
+    user = resolve_offboard_user(session, user_id, user_name)
     # The user row is locked (FOR NO KEY UPDATE on PostgreSQL; SQLite serialises writers):
     # a concurrent offboard of the same user waited for it and now finds nothing left.
     owned = list(
@@ -885,5 +805,4 @@ def offboard_user(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
                 RoleAssociation.user_id == user.user_id, RoleAssociation.client_id.in_(owned)
             )
         )
-    session.commit()
     return {"errorMessage": f"Successfully offboarded user {user.user_id}", "errorCode": 0}

@@ -1,12 +1,41 @@
-"""Commvault's response rendering: JSON, or XML under the endpoint's root element, by ``Accept``."""
+"""Commvault on the wire: where the API lives, how bodies are read (JSON or XML) and answers rendered.
+
+Answers are JSON, or XML under the endpoint's root element, by ``Accept``;
+request bodies are lenient JSON, or XML read as fields (docs/offboard.md section 2).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from svc_offboard import errors
+from vendorkit import bodies
 from vendorkit.dialects import commvault
+from vendorkit.dialects.commvault import JSON_TYPES, XML_TYPES
+from vendorkit.endpoints import Endpoint
+from vendorkit.xmlsafe import XMLRejected, has_doctype, parse_xml
+
+# The product serves one API under both roots.
+ROOTS = ("/webconsole/api", "/commandcenter/api")
+
+# The body formats a view may declare (vendorkit.endpoints.declare).
+JSON = JSON_TYPES
+JSON_OR_XML = JSON_TYPES + XML_TYPES
+
+# Canonical spelling of each path segment: clients send /Login and /login alike.
+SEGMENTS = {
+    segment.lower(): segment
+    for segment in (
+        "Login", "Logout", "RenewLoginToken", "WhoAmI", "User", "Offboard", "Security",
+        "Client", "Subclient", "CommServ", "VSAClientAndClientGroupList", "v4",
+    )
+}  # fmt: skip
+# The v4 API spells its resources in lower case.
+V4_SEGMENTS = {"user": "user"}
 
 GENERIC_ROOT = "App_GenericResp"
 LOGIN_ROOT = "DM2ContentIndexing_CheckCredentialResp"
@@ -22,15 +51,109 @@ V4_USERS_ROOT = "App_V4UsersResp"
 V4_USER_ROOT = "App_V4UserResp"
 ACCESS_NODES_ROOT = "App_VSAClientAndClientGroupListResp"
 
+# The document's syntax block ends its object with ``,}``.
+TRAILING_COMMA = re.compile(r",\s*}\s*\Z")
+
+
+# --- paths ---------------------------------------------------------------------------------
+
+
+def root_of(path: str) -> str | None:
+    """The API root ``path`` lies under, if any."""
+    lowered = path.lower()
+    return next((root for root in ROOTS if lowered == root or lowered.startswith(root + "/")), None)
+
+
+class CaseInsensitivePaths:
+    """WSGI middleware: rewrite the segments of API paths to their canonical case."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        root = root_of(path)
+        if root is not None:
+            rest = path[len(root) :].split("/")
+            vocabulary = V4_SEGMENTS if len(rest) > 1 and rest[1].lower() == "v4" else {}
+            rest = [vocabulary.get(s.lower()) or SEGMENTS.get(s.lower(), s) for s in rest]
+            environ["PATH_INFO"] = root + "/".join(rest)
+        return self.app(environ, start_response)
+
+
+# --- request bodies ------------------------------------------------------------------------
+
+
+def read_body(endpoint: Endpoint) -> dict[str, Any]:
+    """The request body as a dict of fields (XML: the root's attributes and child texts).
+
+    ``endpoint.formats`` are the formats the body may be once read: a body
+    labelled XML whose first character is ``{`` is JSON.
+    """
+    mimetype = (request.mimetype or "").lower()
+    if mimetype and mimetype not in JSON_OR_XML:
+        raise errors.unsupported_content_type()
+    limit = current_app.config["MAX_BODY_BYTES"]
+    try:
+        # Never more than the limit (plus one byte to notice a larger body) in memory.
+        raw = request.stream.read(limit + 1)
+        too_large = len(raw) > limit or (request.content_length or 0) > limit
+    except RequestEntityTooLarge:
+        raw, too_large = b"", True
+    first = raw.lstrip()[:1]
+    if mimetype in JSON_TYPES:
+        is_xml = False
+    elif mimetype in XML_TYPES:
+        is_xml = first != b"{"
+    else:
+        is_xml = first == b"<"
+    if is_xml and not endpoint.reads(XML_TYPES[0]):
+        raise errors.unsupported_content_type()
+    if too_large:
+        raise errors.too_large()
+    if has_doctype(raw):
+        raise errors.bad_body(errors.DOCTYPE_REFUSED)
+    if not raw.strip():
+        return {}
+    return xml_fields(raw) if is_xml else json_fields(raw)
+
+
+def xml_fields(raw: bytes) -> dict[str, Any]:
+    """The root's child texts (trimmed), overridden by its attributes; the root's name is not checked."""
+    try:
+        root = parse_xml(raw)
+    except XMLRejected as exc:
+        if exc.reason == "doctype":
+            raise errors.bad_body(errors.DOCTYPE_REFUSED) from None
+        raise errors.bad_body(errors.INVALID_XML) from None
+    fields: dict[str, Any] = {}
+    for child in root:
+        if isinstance(child.tag, str):
+            fields.setdefault(child.tag, (child.text or "").strip())
+    fields.update(root.attrib)
+    return fields
+
+
+def json_fields(raw: bytes) -> dict[str, Any]:
+    """A JSON object, read by the shared strict parser (a trailing comma before the final ``}`` tolerated)."""
+    try:
+        try:
+            return bodies.parse_json(raw, require_object=True)
+        except bodies.MalformedInput as refused:
+            text = raw.decode("utf-8")
+            if refused.reason != bodies.SYNTAX or not TRAILING_COMMA.search(text):
+                raise
+            return bodies.parse_json(TRAILING_COMMA.sub("}", text).encode(), require_object=True)
+    except (UnicodeDecodeError, bodies.MalformedInput):
+        raise errors.bad_body(errors.INVALID_JSON) from None
+
+
+# --- answers -------------------------------------------------------------------------------
+
 
 def render(status: int, payload: dict[str, Any], xml_root: str = GENERIC_ROOT) -> Response:
     """``payload`` as JSON or as XML under ``xml_root``, whichever the client accepts."""
     return commvault.render(status, payload, request, xml_root=xml_root)
-
-
-def generic(status: int, code: int, message: str) -> Response:
-    """The generic envelope ``{"errorCode", "errorMessage"}`` with HTTP ``status``."""
-    return render(status, {"errorCode": code, "errorMessage": message})
 
 
 def respond(payload: dict[str, Any], xml_root: str = GENERIC_ROOT) -> Response:
@@ -40,9 +163,19 @@ def respond(payload: dict[str, Any], xml_root: str = GENERIC_ROOT) -> Response:
 
 def failure(message: str) -> Response:
     """A business failure in the generic envelope (HTTP 200, errorCode 2)."""
-    return respond({"errorCode": 2, "errorMessage": message})
+    return respond({"errorCode": errors.FAILED, "errorMessage": message})
 
 
 def response_list_failure(message: str) -> Response:
     """A business failure of a write endpoint: ``{"response": [{"errorCode": 2, "errorString"}]}``."""
-    return respond({"response": [{"errorCode": 2, "errorString": message}]}, RESPONSE_LIST_ROOT)
+    return respond({"response": [{"errorCode": errors.FAILED, "errorString": message}]}, RESPONSE_LIST_ROOT)
+
+
+def login_failure(message: str) -> Response:
+    """A refused login: ``{"errList": [{"errorCode": 2, "errLogMessage"}]}``."""
+    return respond({"errList": [{"errorCode": errors.FAILED, "errLogMessage": message}]}, LOGIN_ROOT)
+
+
+def renewal_failure(message: str) -> Response:
+    """A refused renewal: ``{"error": {"errorCode": 5, "errLogMessage"}}``."""
+    return respond({"error": {"errorCode": errors.ACCESS_DENIED_CODE, "errLogMessage": message}}, RENEW_ROOT)

@@ -16,6 +16,7 @@ import os
 import random
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
@@ -226,7 +227,15 @@ class UpstreamFailed(Exception):
 class Gateway:
     """The gateway's policy over a validated configuration."""
 
-    def __init__(self, config: GatewayConfig, *, resolver: Resolver = system_resolver):
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        resolver: Resolver = system_resolver,
+        upstreams: Callable[[Route], UpstreamSet] | None = None,
+    ):
+        # ``upstreams`` builds a route's replicas instead of an UpstreamSet of its URLs: the
+        # in-process mode (vendorkit.inprocess) forwards to WSGI apps of the same process.
         self.config = config
         self.limiter = RateLimiter(config.rate_limit_storage)
         self.metrics = Metrics()
@@ -244,7 +253,9 @@ class Gateway:
             runtime = RouteRuntime(
                 route=route,
                 dialect=get_dialect(route.dialect),
-                upstreams=UpstreamSet(
+                upstreams=upstreams(route)
+                if upstreams is not None
+                else UpstreamSet(
                     route.upstreams,
                     connect_timeout=route.timeouts.connect,
                     read_timeout=route.timeouts.read,

@@ -11,6 +11,9 @@ Installed with vendorkit (entry point ``pytest11``), it adds two fixtures:
 
 Nothing starts until a test asks for one of them, and everything started is
 stopped (whole process groups) when the session ends.
+
+``mock_vendors()`` is the in-process mode (vendorkit.inprocess): the same
+vendors, gateway policy and admin API inside the test process, no socket.
 """
 
 from __future__ import annotations
@@ -296,6 +299,13 @@ def launch_vendor_stack() -> Iterator[LaunchedStack]:
     finally:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def mock_vendors(function: Any = None, /, **base_urls: str) -> Any:
+    """The five vendors inside this process for a ``with`` block or a decorated test (see vendorkit.inprocess)."""
+    from vendorkit.inprocess import mock_vendors as in_process
+
+    return in_process(function, **base_urls)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,15 +1,17 @@
 """Fixtures of svc-agenda's in-process tests (Flask test client on SQLite)."""
 
+import contextlib
 import shutil
 import uuid
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 
 from svc_agenda import create_app
+from svc_agenda.auth import issue_token
 from svc_agenda.models import ApiAccount
-from svc_agenda.services import issue_token
 from svc_agenda.wire import utcnow
 from vendorkit import db
 from vendorkit.testing.openapi import documented_client
@@ -88,3 +90,23 @@ def api_token(token_for):
 
 def unknown_guid() -> str:
     return str(uuid.uuid4())
+
+
+@pytest.fixture
+def failing(app):
+    """``failing(prefix)``: a block in which every SQL statement of ``app`` starting with ``prefix`` fails."""
+
+    @contextlib.contextmanager
+    def fail_statements(statement: str):
+        def fail(_conn, _cursor, sql, *_args):
+            if sql.startswith(statement):
+                raise OperationalError(sql, {}, Exception("disk full"))
+
+        engine = db.engine(app)
+        event.listen(engine, "before_cursor_execute", fail)
+        try:
+            yield
+        finally:
+            event.remove(engine, "before_cursor_execute", fail)
+
+    return fail_statements

@@ -1,15 +1,20 @@
-"""Token, IP filter and rate policy checks of the token endpoints, and their order."""
+"""Token, IP filter and rate policy checks of the token endpoints, their order, and what each view declares."""
 
+import sqlite3
+import time
+import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
-from svc_agenda import services
+from svc_agenda import auth
 from svc_agenda.errors import AgendaError
-from svc_agenda.models import ApiAccount, RateHit
+from svc_agenda.models import ApiAccount, AuditEntry, RateHit
 from svc_agenda.wire import utcnow
-from vendorkit import db
+from vendorkit import db, endpoints
+from vendorkit.endpoints import Endpoint
 
 API = "/AktionNEXT/API"
 BINDING = "Entry parameter missing or parameter bindigs failed"
@@ -157,7 +162,7 @@ def test_a_stored_filter_that_does_not_parse_is_1007_with_the_string_verbatim(cl
 )
 def test_ip_filter_items(ip_filter, client_address, allowed):
     try:
-        services.check_ip_filter(ip_filter, client_address)
+        auth.check_ip_filter(ip_filter, client_address)
         passed = True
     except AgendaError as error:
         assert error.code == 1006
@@ -168,7 +173,7 @@ def test_ip_filter_items(ip_filter, client_address, allowed):
 @pytest.mark.parametrize("ip_filter", ["10.0.0.0/33", "192.0.2.1,", "localhost", "1.2.3.4/8/9"])
 def test_ip_filter_parse_failures(ip_filter):
     with pytest.raises(AgendaError) as raised:
-        services.check_ip_filter(ip_filter, "192.0.2.1")
+        auth.check_ip_filter(ip_filter, "192.0.2.1")
     assert raised.value.code == 1007
     assert raised.value.message == f"Ip filter [{ip_filter}] parsing failed"
 
@@ -199,13 +204,13 @@ def test_the_rate_window_rolls(app):
         account = session.scalars(select(ApiAccount).where(ApiAccount.user_login == "limited")).one()
         start = utcnow()
         for second in range(5):
-            services.count_against_rate_policy(session, account, now=start + timedelta(seconds=second))
+            auth.count_against_rate_policy(session, account, now=start + timedelta(seconds=second))
         with pytest.raises(AgendaError):
-            services.count_against_rate_policy(session, account, now=start + timedelta(seconds=9.9))
+            auth.count_against_rate_policy(session, account, now=start + timedelta(seconds=9.9))
         # At 10.5 s the first hit has left the window: one more fits, then none.
-        services.count_against_rate_policy(session, account, now=start + timedelta(seconds=10.5))
+        auth.count_against_rate_policy(session, account, now=start + timedelta(seconds=10.5))
         with pytest.raises(AgendaError):
-            services.count_against_rate_policy(session, account, now=start + timedelta(seconds=10.6))
+            auth.count_against_rate_policy(session, account, now=start + timedelta(seconds=10.6))
 
 
 # --- order of checks ---------------------------------------------------------
@@ -241,3 +246,56 @@ def test_privilege_comes_before_licence_and_record_lookup(client, token_for):
     response = client.post(f"{API}/user/remove?Token={token}", json={"LoginName": "No.Such.User"})
     assert response.status_code == 403
     assert response.json["Result"]["Code"] == 1407
+
+
+def test_unknown_paths_and_methods_come_before_the_token(client):
+    assert client.post(f"{API}/user/delete").json["Result"]["Code"] == 404
+    assert client.delete(f"{API}/user/remove").json["Result"]["Code"] == 405
+
+
+# --- declarations --------------------------------------------------------------
+
+
+def test_every_view_declares_its_caller_and_bodies(shared_app):
+    """Login is open to anyone; the other views need an account's token; only the POSTs read bodies."""
+    declared = {}
+    for rule in shared_app.url_map.iter_rules():
+        if not rule.rule.startswith(API + "/"):
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            endpoint = endpoints.declared(shared_app.view_functions[rule.endpoint], method)
+            declared[(method, rule.rule.removeprefix(API))] = endpoint
+    bodies = ("application/json", "text/json", "application/xml", "text/xml")
+    assert declared == {
+        ("POST", "/login"): Endpoint(auth.PUBLIC, bodies),
+        ("POST", "/user/remove"): Endpoint(auth.account(audited_as="remove"), bodies),
+        ("POST", "/user/create"): Endpoint(auth.account(audited_as="create"), bodies),
+        ("GET", "/user/getAll"): Endpoint(auth.account()),
+        ("GET", "/user/get"): Endpoint(auth.account()),
+    }
+
+
+def test_a_get_reads_while_another_connection_holds_the_write_lock(app, client, api_token):
+    """A token endpoint's GET takes no write lock: it answers at once beside a writer (SQLite, WAL)."""
+    writer = sqlite3.connect(make_url(app.config["DATABASE_URL"]).database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        assert client.get(f"{API}/user/get?Token={api_token}&LoginName=John.Doo").status_code == 200
+        assert client.get(f"{API}/user/getAll?Token={api_token}").status_code == 200
+        assert time.monotonic() - started < 5
+    finally:
+        writer.rollback()
+        writer.close()
+
+
+def test_refusals_before_authentication_completes_are_not_audited(app, client, token_for):
+    for user_login in ("fenced", "brokenfilter"):
+        client.post(f"{API}/user/remove?Token={token_for(user_login)}", json={"LoginName": "John.Doo"})
+    client.post(f"{API}/user/remove?Token={uuid.uuid4()}", json={"LoginName": "John.Doo"})
+    limited = token_for("limited")
+    for _ in range(6):  # the sixth is 1008
+        client.post(f"{API}/user/create?Token={limited}", json={"LoginName": "X", "UserName": "X"})
+    with app.app_context():
+        codes = db.session().scalars(select(AuditEntry.result_code).order_by(AuditEntry.id)).all()
+    assert codes == [1403] * 5

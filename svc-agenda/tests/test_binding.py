@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import select
 
+from svc_agenda.auth import issue_token
 from svc_agenda.models import ApiAccount
-from svc_agenda.services import issue_token
 from svc_agenda.wire import utcnow
 from vendorkit import db
 

@@ -176,3 +176,18 @@ def test_expired_tokens_are_remembered_then_forgotten_at_a_later_login(make_app)
     client.post(LOGIN, json={"UserLogin": "api", "ApiKey": "api-demo-key"})
     assert client.get(url).json == result(1000, f"Token {old} not found")
     assert uuid.UUID(old)
+
+
+def test_a_failing_purge_of_expired_tokens_never_fails_a_login(failing, client):
+    with failing("DELETE FROM tokens"):
+        response = client.post(LOGIN, json={"UserLogin": "api", "ApiKey": "api-demo-key"})
+    assert response.status_code == 200
+    token = response.json["Token"]
+    assert client.get(f"/AktionNEXT/API/user/get?Token={token}&LoginName=John.Doo").status_code == 200
+
+
+def test_a_refused_login_stores_no_token(app, client):
+    client.post(LOGIN, json={"UserLogin": "api", "ApiKey": "wrong-key"})
+    client.post(LOGIN, json={"UserLogin": "revoked", "ApiKey": "revoked-demo-key"})
+    with app.app_context():
+        assert db.session().scalars(select(Token.token_hash)).all() == []

@@ -6,8 +6,9 @@ import pytest
 from defusedxml import ElementTree as ET
 from sqlalchemy import select
 
+from svc_agenda.auth import issue_token
 from svc_agenda.models import ApiAccount, RecordPermission, User
-from svc_agenda.services import issue_token, new_account
+from svc_agenda.services import new_account
 from svc_agenda.wire import utcnow
 from vendorkit import db
 
@@ -221,6 +222,15 @@ def test_get_all_pages(client, api_token):
     assert names(client.get(url + "&PageNumber=99999999999999999999999&PageSize=1000")) == []
     response = client.get(url + "&PageNumber=2&PageSize=3")
     assert response.json["Request"] == {"PageNumber": 2, "PageSize": 3}
+
+
+def test_in_a_query_string_the_first_value_of_a_name_counts_whatever_its_case(client, api_token):
+    url = f"{API}/user/getAll?Token={api_token}&pagenumber=2&PageNumber=1&PAGESIZE=3&PageSize=x"
+    response = client.get(url)
+    assert response.json["Request"] == {"PageNumber": 2, "PageSize": 3}
+    assert names(response) == COMPANY_1[3:6]
+    response = client.get(f"{API}/user/get?Token={api_token}&loginname=John.Doo&LoginName=")
+    assert response.json["Request"] == {"LoginName": "John.Doo"}
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from flask import Flask
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from svc_agenda import apidoc, errors, wire
+from svc_agenda import apidoc, auth, errors, wire
 from svc_agenda.config import load_config
 from svc_agenda.demo import load_demo_data
 from svc_agenda.errors import AgendaError
@@ -23,10 +23,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         demo_loader=load_demo_data,
         security_schemes=apidoc.SECURITY_SCHEMES,
         read_only_gets=True,
+        checks=auth.CHECKS,
     )
     api = app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
     apidoc.tighten_nullable_references(api.spec.components.schemas)
-    app.register_error_handler(AgendaError, wire.error_response)
+
+    @app.errorhandler(AgendaError)
+    def _refused(error: AgendaError):
+        auth.audit_refusal(error)
+        return wire.error_response(error)
 
     @app.errorhandler(RequestEntityTooLarge)
     @app.errorhandler(BadRequest)

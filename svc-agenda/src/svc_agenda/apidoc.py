@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from apispec.ext.marshmallow import OpenAPIConverter
 from marshmallow import Schema
 
 from svc_agenda import errors, schemas
@@ -37,28 +38,6 @@ TOKEN_PARAMETER = {
     "description": "The token of POST login; missing or not a hyphenated GUID: 400/1002",
     "schema": {"type": "string", "pattern": schemas.GUID_PATTERN},
 }
-PAGE_PARAMETERS = [
-    {
-        "name": "PageNumber",
-        "in": "query",
-        "description": "Digits only; without it every user is listed; a page past the end is empty",
-        "schema": {"type": "integer", "minimum": 1},
-    },
-    {
-        "name": "PageSize",
-        "in": "query",
-        "description": "Digits only; 50 when only PageNumber is given",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
-    },
-]
-LOGIN_NAME_PARAMETER = {
-    "name": "LoginName",
-    "in": "query",
-    "required": True,
-    "description": "Matched case-insensitively, as data only (no wildcards)",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": schemas.NAME_PATTERN},
-}
-
 GATEWAY_FAILURES = {
     413: "Body larger than the gateway accepts (answered by the gateway)",
     502: "The service cannot be reached (answered by the gateway)",
@@ -73,6 +52,20 @@ TOKEN_REFUSALS = [
     errors.IP_FILTER_BROKEN,
     errors.RATE_POLICY_VIOLATED,
 ]
+
+
+# Describes a query schema's fields as parameters; none of them refers to a component schema.
+_QUERY = OpenAPIConverter(openapi_version="3.0.3", schema_name_resolver=lambda _schema: None, spec=None)
+
+
+def query_parameters(schema: type[Schema]) -> list[dict[str, Any]]:
+    """The query parameters ``schema`` binds, with their constraints (listed by hand beside the Token:
+    an operation's own ``parameters`` replace the ones flask-smorest derives from ``@blp.arguments``)."""
+    parameters = _QUERY.schema2parameters(schema, location="query")
+    for parameter in parameters:
+        if not parameter["required"]:
+            del parameter["required"]  # the default
+    return parameters
 
 
 def _with_codes(schema: type[Schema], codes: list[int]) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from marshmallow import ValidationError
+
 OK_POST = "Processed with result: ExecOK"
 OK_GET = "Successfully done"
 
@@ -77,6 +79,7 @@ class AgendaError(Exception):
         model_state: list[str] | None = None,
         template: str | None = None,
         status: int | None = None,
+        target: Any = None,
     ):
         table_status, table_template = TABLE.get(code, (status or 404, ""))
         self.code = code
@@ -84,9 +87,18 @@ class AgendaError(Exception):
         self.message = (template or table_template).format(*values)
         self.echo = echo
         self.model_state = model_state
+        # The LoginName the refused request named, for the audit (the echo's, when there is one).
+        self.target = target if target is not None or not isinstance(echo, dict) else echo.get("LoginName")
         super().__init__(f"{self.code}: {self.message}")
 
 
-def binding_failed(problems: list[str]) -> AgendaError:
+def binding_failed(problems: list[str], target: Any = None) -> AgendaError:
     """400/1002 with one ModelStateErr entry per failed field."""
-    return AgendaError(BINDING_FAILED, model_state=problems)
+    return AgendaError(BINDING_FAILED, model_state=problems, target=target)
+
+
+def invalid_input(error: ValidationError, _location: str) -> AgendaError:
+    """400/1002 for input a request schema refuses: ``"<field>: <problem>"`` per failed field, in field order."""
+    problems = [f"{name}: {text}" for name, texts in error.messages.items() for text in texts]
+    sent = error.data.get("LoginName") if hasattr(error.data, "get") else None
+    return binding_failed(problems, target=sent)

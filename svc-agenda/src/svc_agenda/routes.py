@@ -1,19 +1,24 @@
-"""svc-agenda HTTP endpoints (thin views over services.py)."""
+"""svc-agenda HTTP endpoints: thin views declaring their caller, body formats and schemas (services.py does the work)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from svc_agenda import apidoc, errors, schemas, services, wire
-from svc_agenda.errors import AgendaError, binding_failed
-from svc_agenda.models import ApiAccount
+from svc_agenda import apidoc, auth, errors, schemas, services, wire
 from vendorkit import db
+from vendorkit.arguments import blueprint
+from vendorkit.endpoints import declare
 
-blp = Blueprint(
+USER = schemas.UserSchema()
+
+blp = blueprint(
     "agenda",
     __name__,
+    read_body=wire.read_body,
+    refuse=errors.invalid_input,
     url_prefix="/AktionNEXT/API",
     description=(
         "AKTION.NEXT web API (users). Log in with POST login, then send its token in the `Token` query "
@@ -23,51 +28,17 @@ blp = Blueprint(
 )
 
 
-def authenticated() -> ApiAccount:
-    """The checks after routing: the token, the account's IP filter, then its rate policy."""
-    token = wire.check_token(wire.query().get("token"))
-    # Every authenticated request counts against the account's rate policy: a write, even on a GET.
-    return services.authenticate(db.for_writes(db.session()), token, wire.client_address(), now=wire.utcnow())
-
-
-class Audited:
-    """Writes an audit row for a remove/create refused after authentication (successes audit themselves)."""
-
-    def __init__(self, account: ApiAccount, action: str):
-        self.account = account
-        self.action = action
-        self.target: str | None = None
-
-    def __enter__(self) -> Audited:
-        return self
-
-    def __exit__(self, kind, error, _traceback) -> None:
-        if isinstance(error, AgendaError):
-            target = self.target if isinstance(self.target, str) else None
-            services.audit_refusal(
-                db.session(),
-                self.account,
-                self.action,
-                target,
-                wire.client_address(),
-                error.code,
-                wire.utcnow(),
-            )
-
-
 @blp.route("/login")
 class Login(MethodView):
+    @declare(auth.PUBLIC, formats=wire.BODY_TYPES)
     @blp.doc(**apidoc.login_operation())
-    def post(self):
+    @blp.arguments(schemas.LoginReqSchema)
+    def post(self, body: dict[str, Any]):
         """Log in with UserLogin and ApiKey; answers a token valid for 20 seconds."""
-        kind, data = wire.read_body()
-        check = wire.Checker(wire.bind(kind, data, ("UserLogin", "ApiKey")))
-        user_login = check.text("UserLogin", max_length=100, required=True)
-        api_key = check.text("ApiKey", max_length=200, required=True)
-        check.raise_if_failed()
-        issued = services.login(
-            db.session(), user_login, api_key, now=wire.utcnow(), config=current_app.config
-        )
+        with db.unit_of_work() as session:
+            issued = auth.login(
+                session, body["UserLogin"], body["ApiKey"], now=wire.utcnow(), config=current_app.config
+            )
         return wire.respond(
             200, {"Token": issued.token, "ExpireInSec": issued.lifetime, "ExpireDate": issued.expires_at}
         )
@@ -75,6 +46,7 @@ class Login(MethodView):
 
 @blp.route("/user/remove")
 class UserRemove(MethodView):
+    @declare(auth.account(audited_as="remove"), formats=wire.BODY_TYPES)
     @blp.doc(
         **apidoc.operation(
             apidoc.response(schemas.LoginNameRespSchema, [0], "Removed (kept as removed)"),
@@ -92,24 +64,23 @@ class UserRemove(MethodView):
             body=schemas.UserRemoveReqSchema,
         )
     )
-    def post(self):
+    @blp.arguments(schemas.UserRemoveReqSchema)
+    def post(self, body: dict[str, Any]):
         """Remove a user (kept as removed); privilege Delete of agenda Users required."""
-        account = authenticated()
-        with Audited(account, "remove") as audit:
-            kind, data = wire.read_body()
-            values = wire.bind(kind, data, ("LoginName",))
-            audit.target = values.get("LoginName")
-            check = wire.Checker(values)
-            login_name = check.text("LoginName", max_length=100, required=True, name_rules=True)
-            check.raise_if_failed()
+        with db.unit_of_work() as session:
             services.remove_user(
-                db.session(), account, login_name, client=wire.client_address(), now=wire.utcnow()
+                session,
+                auth.caller_account(),
+                body["LoginName"],
+                client=wire.client_address(),
+                now=wire.utcnow(),
             )
-        return wire.envelope(200, 0, errors.OK_POST, echo={"LoginName": login_name})
+        return wire.envelope(200, 0, errors.OK_POST, echo=body)
 
 
 @blp.route("/user/create")
 class UserCreate(MethodView):
+    @declare(auth.account(audited_as="create"), formats=wire.BODY_TYPES)
     @blp.doc(
         **apidoc.operation(
             apidoc.response(schemas.UserCreateRespSchema, [0], "Created"),
@@ -118,58 +89,37 @@ class UserCreate(MethodView):
             body=schemas.UserCreateReqSchema,
         )
     )
-    def post(self):
+    @blp.arguments(schemas.UserCreateReqSchema)
+    def post(self, body: dict[str, Any]):
         """Create a user in the caller's company; privilege New of agenda Users required."""
-        account = authenticated()
-        with Audited(account, "create") as audit:
-            kind, data = wire.read_body()
-            fields = ("LoginName", "UserName", "ValidFrom", "ValidTo", "Lock", "PersonID")
-            values = wire.bind(kind, data, fields)
-            audit.target = values.get("LoginName")
-            check = wire.Checker(values)
-            new = services.NewUser(
-                login_name=check.text("LoginName", max_length=100, required=True, name_rules=True),
-                user_name=check.text("UserName", max_length=100, required=True),
-                valid_from=check.date("ValidFrom"),
-                valid_to=check.date("ValidTo"),
-                lock=check.flag("Lock"),
-                person_id=check.text("PersonID", max_length=100, required=False),
+        with db.unit_of_work() as session:
+            services.create_user(
+                session, auth.caller_account(), body, client=wire.client_address(), now=wire.utcnow()
             )
-            if new.valid_from and new.valid_to and new.valid_to < new.valid_from:
-                check.problems.append("ValidTo: before ValidFrom")
-            check.raise_if_failed()
-            services.create_user(db.session(), account, new, client=wire.client_address(), now=wire.utcnow())
-        return wire.envelope(200, 0, errors.OK_POST, echo=new.echo())
+        return wire.envelope(200, 0, errors.OK_POST, echo=body)
 
 
 @blp.route("/user/getAll")
 class UserList(MethodView):
+    @declare(auth.account())
     @blp.doc(
         **apidoc.operation(
             apidoc.response(schemas.UsersRespSchema, [0], "The users, ordered by lowercased LoginName"),
             envelope=schemas.PageRespSchema,
             forbidden=[errors.VIEW_DENIED, errors.LICENCE, errors.DB_FAILED],
-            parameters=apidoc.PAGE_PARAMETERS,
+            parameters=apidoc.query_parameters(schemas.PageQuerySchema),
         )
     )
-    def get(self):
+    @blp.arguments(schemas.PageQuerySchema, location="query")
+    def get(self, query: dict[str, Any]):
         """List the users of the caller's company, optionally one page at a time."""
-        account = authenticated()
-        params = wire.query()
-        problems: list[str] = []
-        number = wire.page_number(params.get("pagenumber"), "PageNumber", problems, low=1, high=None)
-        size = wire.page_number(params.get("pagesize"), "PageSize", problems, low=1, high=1000)
-        if problems:
-            raise binding_failed(problems)
-        echo = {"PageNumber": number, "PageSize": size}
-        users = services.list_users(db.session(), account, number, size, echo)
-        return wire.envelope(
-            200, 0, errors.OK_GET, echo=echo, data={"Users": [services.user_fields(user) for user in users]}
-        )
+        users = services.list_users(db.session(), auth.caller_account(), query)
+        return wire.envelope(200, 0, errors.OK_GET, echo=query, data={"Users": USER.dump(users, many=True)})
 
 
 @blp.route("/user/get")
 class UserGet(MethodView):
+    @declare(auth.account())
     @blp.doc(
         **apidoc.operation(
             apidoc.response(schemas.UserRespSchema, [0], "The user's fields beside Result"),
@@ -182,16 +132,11 @@ class UserGet(MethodView):
                 errors.DB_FAILED,
             ],
             not_found=True,
-            parameters=[apidoc.LOGIN_NAME_PARAMETER],
+            parameters=apidoc.query_parameters(schemas.LoginNameQuerySchema),
         )
     )
-    def get(self):
+    @blp.arguments(schemas.LoginNameQuerySchema, location="query")
+    def get(self, query: dict[str, Any]):
         """One user of the caller's company by LoginName."""
-        account = authenticated()
-        check = wire.Checker({"LoginName": wire.query().get("loginname")})
-        login_name = check.text("LoginName", max_length=100, required=True, name_rules=True)
-        check.raise_if_failed()
-        user = services.get_user(db.session(), account, login_name)
-        return wire.envelope(
-            200, 0, errors.OK_GET, echo={"LoginName": login_name}, data=services.user_fields(user)
-        )
+        user = services.get_user(db.session(), auth.caller_account(), query["LoginName"])
+        return wire.envelope(200, 0, errors.OK_GET, echo=query, data=USER.dump(user))

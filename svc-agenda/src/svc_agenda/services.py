@@ -1,126 +1,28 @@
-"""svc-agenda logic: login, token authentication, and the users agenda."""
+"""svc-agenda logic: the users agenda (remove, create, list, get), its audit, and new accounts."""
 
 from __future__ import annotations
 
 import logging
-import re
-import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from svc_agenda import errors
 from svc_agenda.errors import AgendaError
-from svc_agenda.models import ApiAccount, AuditEntry, Company, RateHit, RecordPermission, Token, User
-from vendorkit.netaddr import in_networks, parse_address, parse_network
-from vendorkit.security import hash_secret, hash_token, verify_secret
+from svc_agenda.models import ApiAccount, AuditEntry, Company, RecordPermission, User
+from vendorkit.security import hash_secret
 
 log = logging.getLogger(__name__)
 
 USERS_AGENDA = "Users"
-RATE_POLICY = re.compile(r"\s*(\d{1,9})\s*/\s*(\d{1,9})\s*")
 
 
 def login_key(login_name: str) -> str:
     """The case-insensitive form under which logins are unique and looked up."""
     return login_name.lower()
-
-
-# --- login and tokens ------------------------------------------------------
-
-
-@dataclass
-class IssuedToken:
-    token: str
-    expires_at: datetime
-    lifetime: int
-
-
-def login(session: Session, user_login: str, api_key: str, *, now: datetime, config: dict) -> IssuedToken:
-    """A new token for the account; 1003 for an unknown login or wrong key, 1004 for a revoked key."""
-    echo = {"UserLogin": user_login}
-    account = session.scalars(select(ApiAccount).where(ApiAccount.login_key == login_key(user_login))).first()
-    # verify_secret spends the same time on a missing account, so logins cannot be enumerated.
-    if not verify_secret(account.api_key_hash if account else None, api_key) or account is None:
-        raise AgendaError(errors.LOGIN_UNKNOWN, echo=echo)
-    if account.key_revoked:
-        raise AgendaError(errors.KEY_REVOKED, echo=echo)
-    issued = issue_token(session, account, now=now, lifetime=config["AGENDA_TOKEN_TTL_SECONDS"])
-    session.commit()
-    forget_expired_tokens(session, now - timedelta(seconds=config["AGENDA_EXPIRED_TOKEN_MEMORY_SECONDS"]))
-    return issued
-
-
-def forget_expired_tokens(session: Session, before: datetime) -> None:
-    """Drop tokens that expired before ``before``; housekeeping that never fails a login."""
-    try:
-        session.execute(delete(Token).where(Token.expires_at < before))
-        session.commit()
-    except SQLAlchemyError:
-        session.rollback()
-        log.warning("expired tokens not purged this time", exc_info=True)
-
-
-def issue_token(session: Session, account: ApiAccount, *, now: datetime, lifetime: int) -> IssuedToken:
-    """Store a new random GUID token (under its digest) for ``account``; the caller commits."""
-    token = str(uuid.uuid4())
-    expires_at = now + timedelta(seconds=lifetime)
-    session.add(
-        Token(token_hash=hash_token(token), account_id=account.id, issued_at=now, expires_at=expires_at)
-    )
-    return IssuedToken(token, expires_at, lifetime)
-
-
-def authenticate(session: Session, token: str, client: str, *, now: datetime) -> ApiAccount:
-    """The account behind a canonical GUID token, after the token, IP filter and rate policy checks."""
-    stored = session.get(Token, hash_token(token))
-    if stored is None:
-        raise AgendaError(errors.TOKEN_NOT_FOUND, token)
-    if stored.expires_at <= now:
-        raise AgendaError(errors.TOKEN_EXPIRED, token)
-    account = session.get(ApiAccount, stored.account_id)
-    if account is None:
-        raise AgendaError(errors.TOKEN_NOT_FOUND, token)
-    check_ip_filter(account.ip_filter, client)
-    count_against_rate_policy(session, account, now=now)
-    return account
-
-
-def check_ip_filter(ip_filter: str | None, client: str) -> None:
-    """1007 when the stored filter does not parse, 1006 when the client address is outside it."""
-    if ip_filter is None or not ip_filter.strip():
-        return
-    try:
-        networks = [parse_network(item) for item in ip_filter.split(",")]
-    except ValueError:
-        raise AgendaError(errors.IP_FILTER_BROKEN, ip_filter) from None
-    if not in_networks(parse_address(client), networks):
-        raise AgendaError(errors.IP_FILTER_VIOLATED, client)
-
-
-def count_against_rate_policy(session: Session, account: ApiAccount, *, now: datetime) -> None:
-    """Count this request, or refuse it (1008, uncounted) when the rolling window is full."""
-    if account.rate_policy is None or not account.rate_policy.strip():
-        return
-    match = RATE_POLICY.fullmatch(account.rate_policy)
-    if match is None or int(match.group(2)) == 0:
-        log.error("account %s has an unreadable rate policy; refusing its requests", account.id)
-        raise AgendaError(errors.RATE_POLICY_VIOLATED, account.user_login)
-    limit, seconds = int(match.group(1)), int(match.group(2))
-    # Lock the account row so that workers counting for it queue (SQLite: BEGIN IMMEDIATE already does).
-    session.execute(select(ApiAccount.id).where(ApiAccount.id == account.id).with_for_update())
-    window_start = now - timedelta(seconds=seconds)
-    session.execute(delete(RateHit).where(RateHit.account_id == account.id, RateHit.at <= window_start))
-    used = session.scalar(select(func.count()).select_from(RateHit).where(RateHit.account_id == account.id))
-    if used >= limit:
-        session.commit()
-        raise AgendaError(errors.RATE_POLICY_VIOLATED, account.user_login)
-    session.add(RateHit(account_id=account.id, at=now))
-    session.commit()
 
 
 # --- permissions -----------------------------------------------------------
@@ -180,14 +82,8 @@ def audit_refusal(
     code: int,
     now: datetime,
 ) -> None:
-    """Record a refused remove/create in a transaction of its own; a failure here never hides the answer."""
-    session.rollback()
-    try:
-        session.add(_audit_entry(account, action, target, client, code, now))
-        session.commit()
-    except Exception:
-        session.rollback()
-        log.exception("audit entry for a refused %s not written", action)
+    """Record a refused remove/create (the caller's unit of work holds nothing else)."""
+    session.add(_audit_entry(account, action, target, client, code, now))
 
 
 # --- the users agenda ------------------------------------------------------
@@ -218,81 +114,61 @@ def remove_user(
             .execution_options(synchronize_session=False)
         )
         if removed.rowcount != 1:
-            session.rollback()
+            # Another writer got there between the lookup and the write: removed it (5) or changed it (4).
             current = session.get(User, user.id, populate_existing=True)
             lost = errors.DELETED if current is None or current.removed_at is not None else errors.CHANGED
             raise AgendaError(lost, echo=echo)
         session.add(_audit_entry(account, "remove", login_name, client, 0, now))
-        session.commit()
+        session.flush()  # a failing write answers 7 here, not when the caller's unit of work commits
     except SQLAlchemyError:
-        session.rollback()
         log.exception("removal of a user failed")
         raise AgendaError(errors.DB_FAILED, echo=echo) from None
 
 
-@dataclass
-class NewUser:
-    login_name: str
-    user_name: str
-    valid_from: datetime | None
-    valid_to: datetime | None
-    lock: int | None  # None when not sent: echoed as received, stored as 0
-    person_id: str | None
-
-    def echo(self) -> dict[str, Any]:
-        return {
-            "LoginName": self.login_name,
-            "UserName": self.user_name,
-            "ValidFrom": self.valid_from,
-            "ValidTo": self.valid_to,
-            "Lock": self.lock,
-            "PersonID": self.person_id,
-        }
-
-
-def create_user(session: Session, account: ApiAccount, new: NewUser, *, client: str, now: datetime) -> None:
-    """Add a user to the caller's company; 403/3 when the LoginName is taken by any active user."""
-    echo = new.echo()
-    _require_privilege(account, "New", errors.NEW_DENIED, new.login_name, echo)
+def create_user(
+    session: Session, account: ApiAccount, request: dict[str, Any], *, client: str, now: datetime
+) -> None:
+    """Add a user to the caller's company from a bound UserCreateReq; 403/3 when the LoginName is taken."""
+    echo = request  # echoed as received: a Lock not sent stays null, stored as 0
+    login_name = request["LoginName"]
+    _require_privilege(account, "New", errors.NEW_DENIED, login_name, echo)
     _require_licence(session, account, echo)
-    key = login_key(new.login_name)
+    key = login_key(login_name)
     taken = select(User.id).where(User.login_key == key, User.removed_at.is_(None))
     if session.scalar(taken) is not None:
         raise AgendaError(errors.DUPLICITY, echo=echo)
     session.add(
         User(
             id_firma=account.id_firma,
-            login_name=new.login_name,
+            login_name=login_name,
             login_key=key,
-            user_name=new.user_name,
+            user_name=request["UserName"],
             roles=[],
             verification_nt=1,
-            valid_from=new.valid_from,
-            valid_to=new.valid_to,
-            lock=new.lock or 0,
-            person_id=new.person_id,
+            valid_from=request["ValidFrom"],
+            valid_to=request["ValidTo"],
+            lock=request["Lock"] or 0,
+            person_id=request["PersonID"],
             is_system=False,
             time_last_change=now,
             version=1,
         )
     )
-    session.add(_audit_entry(account, "create", new.login_name, client, 0, now))
+    session.add(_audit_entry(account, "create", login_name, client, 0, now))
     try:
-        session.commit()
+        session.flush()  # the unique index speaks here, not when the caller's unit of work commits
     except IntegrityError:
         # A concurrent create of the same name won the unique index.
-        session.rollback()
         raise AgendaError(errors.DUPLICITY, echo=echo) from None
     except SQLAlchemyError:
-        session.rollback()
         log.exception("creation of a user failed")
         raise AgendaError(errors.DB_FAILED, echo=echo) from None
 
 
-def list_users(
-    session: Session, account: ApiAccount, page_number: int | None, page_size: int | None, echo: Any
-) -> list[User]:
-    """The active, non-system, viewable users of the caller's company, by lowercased LoginName."""
+def list_users(session: Session, account: ApiAccount, query: dict[str, int | None]) -> list[User]:
+    """The active, non-system, viewable users of the caller's company, by lowercased LoginName; a page if asked."""
+    echo = query
+    page_number, page_size = query["PageNumber"], query["PageSize"]
     _require_privilege(account, "View", errors.VIEW_DENIED, "all", echo)
     _require_licence(session, account, echo)
     key = User.login_key
@@ -335,21 +211,6 @@ def get_user(session: Session, account: ApiAccount, login_name: str) -> User:
     if permission is not None and not permission.can_view:
         raise AgendaError(errors.RECORD_VIEW_DENIED, login_name, echo=echo)
     return user
-
-
-def user_fields(user: User) -> dict[str, Any]:
-    """A User as the API shows it."""
-    return {
-        "LoginName": user.login_name,
-        "UserName": user.user_name,
-        "Roles": list(user.roles or []),
-        "TimeLastChange": user.time_last_change,
-        "VerificationNT": user.verification_nt,
-        "ValidFrom": user.valid_from,
-        "ValidTo": user.valid_to,
-        "Lock": user.lock,
-        "PersonID": user.person_id,
-    }
 
 
 # --- accounts (demo data and tests) ----------------------------------------

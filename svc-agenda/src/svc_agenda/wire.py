@@ -1,9 +1,8 @@
-"""The AKTION.NEXT wire format: media types, JSON/XML binding, query strings, dates and BaseResp rendering."""
+"""The AKTION.NEXT wire format: media types, JSON/XML bodies and query strings as fields, dates, BaseResp rendering."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +19,8 @@ from vendorkit.xmlsafe import XMLRejected, parse_xml
 
 JSON = "json"
 XML = "xml"
+# The body media types every POST reads (text/* are the product's aliases).
+BODY_TYPES = aktion.JSON_TYPES + aktion.XML_TYPES
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 EPOCH = datetime(1970, 1, 1)
 # "/Date(1770200077469)/", optionally with the product's "+0100" offset suffix (the ms are UTC anyway).
@@ -77,14 +78,6 @@ def parse_date(text: str) -> datetime:
 # --- request side ----------------------------------------------------------
 
 
-def query() -> dict[str, str]:
-    """The query parameters by lowercased name (the product's binder ignores case); first value wins."""
-    params: dict[str, str] = {}
-    for name, value in request.args.items(multi=True):
-        params.setdefault(name.lower(), value)
-    return params
-
-
 def client_address() -> str:
     """The socket peer, or behind a trusted proxy the rightmost X-Forwarded-For entry (docs/agenda.md section 5)."""
     peer = request.remote_addr or ""
@@ -108,46 +101,72 @@ def _read_data() -> bytes | None:
         return None
 
 
-def read_body() -> tuple[str | None, bytes]:
-    """The body's format (JSON, XML, or None when there is none) and bytes; 415 for other media types."""
+def body_format(formats: tuple[str, ...]) -> str | None:
+    """The body's format (JSON, XML, or None when there is none); 415 unless its media type is in ``formats``."""
     header = request.headers.get("Content-Type", "")
     if not header.strip():
         data = _read_data()
         if data is None or data:
             raise AgendaError(errors.UNSUPPORTED_MEDIA)
-        return None, b""
+        return None
     mimetype, options = parse_options_header(header)
     mimetype = mimetype.lower()
-    if mimetype in aktion.JSON_TYPES:
-        kind = JSON
-    elif mimetype in aktion.XML_TYPES:
-        kind = XML
-    else:
+    if mimetype not in formats:
         raise AgendaError(errors.UNSUPPORTED_MEDIA)
     charset = options.get("charset")
     if charset is not None and charset.strip().lower().replace("-", "").replace("_", "") != "utf8":
         raise AgendaError(errors.UNSUPPORTED_MEDIA)
+    return XML if mimetype in aktion.XML_TYPES else JSON
+
+
+class Fields:
+    """A request's top-level fields as sent, in order, repeats included; schemas bind them by name.
+
+    JSON property names and query-parameter names match in any case, as the
+    product's binder does; XML element names match exactly.
+    """
+
+    def __init__(self, pairs: list[tuple[str, Any]], *, any_case: bool):
+        self.pairs = pairs
+        self.any_case = any_case
+
+    def values(self, name: str) -> list[Any]:
+        """Every value sent under ``name``."""
+        if self.any_case:
+            name = name.lower()
+            return [value for key, value in self.pairs if key.lower() == name]
+        return [value for key, value in self.pairs if key == name]
+
+    def get(self, name: str) -> Any:
+        """The first value sent under ``name``, or None."""
+        found = self.values(name)
+        return found[0] if found else None
+
+
+def query_fields() -> Fields:
+    """The query parameters, names in any case."""
+    return Fields(list(request.args.items(multi=True)), any_case=True)
+
+
+def read_body(_request: Any = None) -> Fields:
+    """The body's top-level fields, for ``@blp.arguments`` (the checks have already refused other media types)."""
+    kind = body_format(BODY_TYPES)
     data = _read_data()
     if data is None:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         raise binding_failed([f"Request: body larger than {limit} bytes"])
-    return kind, data
+    if kind is None or not data.strip():
+        return Fields([], any_case=True)
+    if kind == JSON:
+        return Fields(_json_pairs(data), any_case=True)
+    return Fields(_xml_pairs(data), any_case=False)
 
 
 class _Pairs(list):
     """A JSON object as its key/value pairs, so that repeated keys are seen."""
 
 
-def bind(kind: str | None, data: bytes, fields: tuple[str, ...]) -> dict[str, Any]:
-    """The fields present in the body, by canonical name (JSON: any case; XML: exact element names)."""
-    if kind is None or not data.strip():
-        return {}
-    if kind == JSON:
-        return _bind_json(data, fields)
-    return _bind_xml(data, fields)
-
-
-def _bind_json(data: bytes, fields: tuple[str, ...]) -> dict[str, Any]:
+def _json_pairs(data: bytes) -> list[tuple[str, Any]]:
     try:
         # Lone surrogates and NUL are refused per field ("contains control characters").
         document = bodies.parse_json(
@@ -157,22 +176,10 @@ def _bind_json(data: bytes, fields: tuple[str, ...]) -> dict[str, Any]:
         if exc.reason == bodies.NOT_OBJECT:
             raise binding_failed(["Request: a JSON object is required"]) from None
         raise binding_failed(["Request: malformed JSON"]) from None
-    by_lower = {name.lower(): name for name in fields}
-    bound: dict[str, Any] = {}
-    problems = []
-    for key, value in document:
-        name = by_lower.get(key.lower())
-        if name is None:
-            continue  # unknown properties are ignored
-        if name in bound:
-            problems.append(f"{name}: given more than once")
-        bound[name] = COMPLEX if isinstance(value, _Pairs) else value
-    if problems:
-        raise binding_failed(problems)
-    return bound
+    return [(key, COMPLEX if isinstance(value, _Pairs) else value) for key, value in document]
 
 
-def _bind_xml(data: bytes, fields: tuple[str, ...]) -> dict[str, Any]:
+def _xml_pairs(data: bytes) -> list[tuple[str, Any]]:
     try:
         root = parse_xml(data)
     except XMLRejected as exc:
@@ -182,89 +189,30 @@ def _bind_xml(data: bytes, fields: tuple[str, ...]) -> dict[str, Any]:
         raise binding_failed([f"Request: {reason}"]) from None
     if root.tag != "Request":
         raise binding_failed(["Request: the root element must be Request"])
-    bound: dict[str, Any] = {}
-    problems = []
+    pairs: list[tuple[str, Any]] = []
     for child in root:
-        if not isinstance(child.tag, str) or child.tag not in fields:
-            continue
-        if child.tag in bound:
-            problems.append(f"{child.tag}: given more than once")
+        if not isinstance(child.tag, str):
+            continue  # a comment or processing instruction
         if child.get(XSI_NIL, "").strip().lower() == "true":
-            bound[child.tag] = None
+            pairs.append((child.tag, None))
         elif len(child):
-            bound[child.tag] = COMPLEX
+            pairs.append((child.tag, COMPLEX))
         else:
-            bound[child.tag] = child.text or ""
-    if problems:
-        raise binding_failed(problems)
-    return bound
+            pairs.append((child.tag, child.text or ""))
+    return pairs
 
 
 # --- field rules -----------------------------------------------------------
 
 
-def _unstorable(text: str) -> bool:
-    # NUL and lone surrogates cannot be stored (PostgreSQL, UTF-8); other controls are caught per field.
+def unstorable(text: str) -> bool:
+    """Whether ``text`` holds NUL or a lone surrogate, which no database stores (PostgreSQL, UTF-8)."""
     return "\x00" in text or any("\ud800" <= char <= "\udfff" for char in text)
 
 
-def _has_controls(text: str) -> bool:
+def has_controls(text: str) -> bool:
+    """Whether ``text`` holds a C0 or C1 control character or DEL."""
     return any(ord(char) < 32 or 127 <= ord(char) < 160 for char in text)
-
-
-@dataclass
-class Checker:
-    """Collects one ModelStateErr entry per failed field."""
-
-    values: dict[str, Any]
-    problems: list[str] = field(default_factory=list)
-
-    def text(self, name: str, *, max_length: int, required: bool, name_rules: bool = False) -> str | None:
-        value = self.values.get(name)
-        if value is None:
-            if required:
-                self.problems.append(f"{name}: required")
-            return None
-        if not isinstance(value, str):
-            self.problems.append(f"{name}: must be a string")
-            return None
-        if required and not value.strip():
-            self.problems.append(f"{name}: must not be empty or blank")
-        elif len(value) > max_length:
-            self.problems.append(f"{name}: longer than {max_length} characters")
-        elif _unstorable(value) or (name_rules and _has_controls(value)):
-            self.problems.append(f"{name}: contains control characters")
-        else:
-            return value
-        return None
-
-    def date(self, name: str) -> datetime | None:
-        value = self.values.get(name)
-        if value is None or (isinstance(value, str) and value == "" and name in self.values):
-            return None
-        if not isinstance(value, str):
-            self.problems.append(f"{name}: must be a date")
-            return None
-        try:
-            return parse_date(value.strip())
-        except ValueError:
-            self.problems.append(f"{name}: not a date (/Date(ms)/ or ISO 8601)")
-            return None
-
-    def flag(self, name: str) -> int | None:
-        value = self.values.get(name)
-        if value is None:
-            return None
-        if isinstance(value, str) and value.strip() in ("0", "1"):
-            return int(value.strip())
-        if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
-            return value
-        self.problems.append(f"{name}: must be 0 or 1")
-        return None
-
-    def raise_if_failed(self) -> None:
-        if self.problems:
-            raise binding_failed(self.problems)
 
 
 def check_token(raw: str | None) -> str:
@@ -274,22 +222,6 @@ def check_token(raw: str | None) -> str:
     if not re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", raw):
         raise binding_failed(["Token: not a GUID"])
     return raw.lower()
-
-
-def page_number(raw: str | None, name: str, problems: list[str], *, low: int, high: int | None) -> int | None:
-    """A digits-only query number within bounds (huge page numbers stay valid: they are past the end)."""
-    if raw is None:
-        return None
-    if not re.fullmatch(r"[0-9]+", raw):
-        problems.append(f"{name}: digits only")
-        return None
-    digits = raw.lstrip("0") or "0"
-    value = int(digits) if len(digits) <= 18 else 10**18
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        problems.append(f"{name}: must be {bound}")
-        return None
-    return value
 
 
 # --- response side ---------------------------------------------------------

@@ -8,6 +8,8 @@ import jwt
 import pytest
 
 from svc_bulkuser import create_app
+from svc_bulkuser.models import User
+from vendorkit import db
 
 DEMO_SECRET = "dnl-bulkuser-demo-secret"
 ADMIN_ID, AGENT_ID = 1, 2
@@ -285,3 +287,9 @@ def test_last_seen_is_refreshed_by_authenticated_requests(client, make_token):
     seen = datetime.strptime(payload["last_seen"], "%Y-%m-%dT%H:%M:%SZ")
     assert before - timedelta(seconds=1) <= seen
     assert payload["last_login_time"] is None
+
+
+def test_a_refused_request_still_counts_as_the_caller_being_seen(app, client, agent_headers):
+    assert client.get("/v1/user/list", headers=agent_headers).status_code == 403
+    with db.state(app).sessionmaker() as session:
+        assert session.get(User, AGENT_ID).last_seen is not None

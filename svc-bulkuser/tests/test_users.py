@@ -3,6 +3,7 @@
 from datetime import datetime
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from svc_bulkuser import create_app
@@ -301,9 +302,11 @@ def test_delete_by_id_refuses_the_caller(client, admin_headers, user_names):
 # Wire conventions
 
 
-def test_unknown_path_and_other_method(client, admin_headers):
+def test_unknown_path_and_other_method(app, client, admin_headers):
     assert client.get("/v1/nothing", headers=admin_headers).data == NOT_FOUND
-    assert client.get("/v1/user/", headers=admin_headers).status_code == 404
+    # The document checker reads /v1/user/ as /v1/user (vendors that ignore a trailing slash), so
+    # this one answer is checked here alone: DNL routes paths exactly.
+    assert FlaskClient(app).get("/v1/user/", headers=admin_headers).data == NOT_FOUND
     for method, path in [("GET", "/v1/user/all"), ("POST", "/v1/user/all"), ("GET", "/v1/auth"),
                          ("DELETE", "/v1/user/list"), ("PUT", "/v1/user/4"), ("OPTIONS", "/v1/user/all")]:  # fmt: skip
         response = client.open(path, method=method, headers=admin_headers)

@@ -2,6 +2,8 @@
 
 from flask import Flask
 
+from svc_bulkuser import apidoc
+from svc_bulkuser.auth import CHECKS
 from svc_bulkuser.config import load_config
 from svc_bulkuser.demo import load_demo_data
 from svc_bulkuser.errors import ApiError
@@ -19,7 +21,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         dialect=DnlDialect(),
         blueprints=[blp],
         demo_loader=load_demo_data,
+        description=apidoc.DESCRIPTION,
+        security_schemes=apidoc.SECURITY_SCHEMES,
         read_only_gets=True,
+        checks=CHECKS,
     )
+    apidoc.complete(app, blp)
     app.register_error_handler(ApiError, lambda error: error.response())
     return app

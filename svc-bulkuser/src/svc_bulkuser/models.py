@@ -1,6 +1,6 @@
 """svc-bulkuser tables."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     JSON,
@@ -17,6 +17,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 USER_TYPES = ("admin", "client", "agent", "viewer")
+# A user is online while its last request is this recent (docs/bulkuser.md section 7).
+ONLINE_WINDOW = timedelta(minutes=15)
+
+
+def utc_now() -> datetime:
+    """Now in UTC, naive and truncated to whole seconds, as times are stored."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 class Base(DeclarativeBase):
@@ -76,3 +83,12 @@ class User(Base):
     role_name: Mapped[str | None] = column_property(
         select(Role.role_name).where(Role.role_id == role_id).correlate_except(Role).scalar_subquery()
     )
+
+    @property
+    def fullname(self) -> str:
+        """First and last name joined by a space, or the name when both are empty."""
+        return " ".join(part for part in (self.first_name, self.last_name) if part) or self.name
+
+    def online_at(self, now: datetime) -> int:
+        """1 when the user was seen within ``ONLINE_WINDOW`` before ``now``, else 0."""
+        return int(self.last_seen is not None and self.last_seen > now - ONLINE_WINDOW)

@@ -1,152 +1,200 @@
-"""svc-bulkuser HTTP endpoints (thin views over services.py).
+"""svc-bulkuser HTTP endpoints: thin views declaring who may call, what they read, and what they answer.
 
-Every view checks in the contract's order: route and method (Flask), then the
-token, then the permission, then the query string and the body.
+Before a view runs, the checks of auth.py have answered an unknown route or
+method, a missing or bad token and a missing permission, in that order; the
+view's ``arguments`` then validate its query string and its body.
 """
 
-from flask import current_app, request
+from typing import Any
+
+from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from svc_bulkuser import services
-from svc_bulkuser.auth import authenticate, require_admin
-from svc_bulkuser.models import User
-from svc_bulkuser.schemas import (
-    CreateUserSchema,
-    FilterSchema,
-    ListQuerySchema,
+from svc_bulkuser.apidoc import (
+    LOGIN_REFUSALS,
+    USER_OBJECT,
+    USER_OBJECTS,
+    AttributeNotExistsSchema,
+    CannotDeleteSelfSchema,
+    CreatedSchema,
+    DeletedSchema,
     LoginResponseSchema,
-    LoginSchema,
-    NoQuerySchema,
+    SuccessSchema,
     UserListResponseSchema,
     UserResponseSchema,
-    load_body,
-    parse_query,
+    ValidationErrorSchema,
+    documented,
+)
+from svc_bulkuser.auth import ADMIN, ADMIN_OR_SELF, ANYONE, USER, caller
+from svc_bulkuser.models import User
+from svc_bulkuser.schemas import (
+    BulkDeleteQuerySchema,
+    CreateUserSchema,
+    ListQuerySchema,
+    LoginSchema,
+    NoQuerySchema,
     read_json_object,
+    refuse,
 )
 from vendorkit import db
 from vendorkit.admin import signing_secret
+from vendorkit.arguments import blueprint
 from vendorkit.dialects import json_response
+from vendorkit.endpoints import declare
 from vendorkit.web import client_ip
 
-blp = Blueprint("bulkuser", __name__, description="DNL softswitch API v1 (users)")
+blp = blueprint(
+    "bulkuser",
+    __name__,
+    read_body=read_json_object,
+    refuse=refuse,
+    url_prefix="/v1",
+    description="DNL softswitch API v1 (users)",
+)
 
-TOKEN_HEADER = {"in": "header", "name": "X-Auth-Token", "required": True, "schema": {"type": "string"}}
-
-
-def caller() -> User:
-    """The authenticated caller of this request (401 otherwise)."""
-    return authenticate(
-        db.session(),
-        request.headers.get("X-Auth-Token"),
-        signing_secret(current_app.config["SECRET_KEY"]),
-        services.utc_now(),
-    )
-
-
-def admin() -> User:
-    """The authenticated caller, who must be an admin (401 / 403 otherwise)."""
-    user = caller()
-    require_admin(user)
-    return user
+JSON = ("application/json",)
+INVALID = (ValidationErrorSchema, AttributeNotExistsSchema)
+NO_SUCH_USER = "No user has this id, or the id is not a number"
 
 
-def user_response(user: User):
-    return json_response(200, {"success": True, "payload": services.user_payload(user, services.utc_now())})
+def success(**fields: Any):
+    """``{"success": true, ...}`` with the fields in the product's order."""
+    return json_response(200, {"success": True, **fields})
 
 
-@blp.route("/v1/auth")
+@blp.route("/auth")
 class Login(MethodView):
-    @blp.alt_response(200, schema=LoginResponseSchema, description="Logged in")
-    def post(self):
+    @documented(
+        "Logged in: the token and the user",
+        LoginResponseSchema,
+        invalid=INVALID,
+        body=True,
+        refusals=LOGIN_REFUSALS,
+    )
+    @declare(ANYONE, formats=JSON)
+    @blp.arguments(NoQuerySchema, location="query")
+    @blp.arguments(LoginSchema)
+    def post(self, _query, credentials):
         """Log in with a name or email and a password; returns a JWT for X-Auth-Token."""
-        parse_query(request.args, NoQuerySchema())
-        credentials = load_body(LoginSchema(), read_json_object(request))
-        token, user = services.login(
-            db.session(),
-            credentials["email_or_name"],
-            credentials["password"],
-            client_ip(),
-            signing_secret(current_app.config["SECRET_KEY"]),
-            current_app.config["TOKEN_TTL_SECONDS"],
-        )
+        with db.unit_of_work() as session:
+            user = services.find_login(session, credentials["email_or_name"])
+        # Password hashing is slow: it runs between two units of work, holding no
+        # transaction (on SQLite, the write lock) meanwhile.
+        services.check_password(user, credentials["password"])
+        with db.unit_of_work() as session:
+            token = services.record_login(
+                session,
+                user,
+                client_ip(),
+                signing_secret(current_app.config["SECRET_KEY"]),
+                current_app.config["TOKEN_TTL_SECONDS"],
+            )
         payload = {
             "token": token,
             "user_type": user.user_type,
-            "user": services.user_payload(user, services.utc_now()),
+            "user": USER_OBJECT.dump(user),
         }
-        return json_response(200, {"success": True, "payload": payload})
+        return success(payload=payload)
 
 
-@blp.route("/v1/user")
+def user_response(user: User):
+    """``{"success": true, "payload": <user>}``."""
+    return success(payload=USER_OBJECT.dump(user))
+
+
+@blp.route("/user")
 class CurrentUser(MethodView):
-    @blp.doc(parameters=[TOKEN_HEADER])
-    @blp.alt_response(200, schema=UserResponseSchema, description="The caller's record")
-    def get(self):
+    @documented("The caller's record", UserResponseSchema, invalid=(AttributeNotExistsSchema,))
+    @declare(USER)
+    @blp.arguments(NoQuerySchema, location="query")
+    def get(self, _query):
         """The caller's own user record."""
-        user = caller()
-        parse_query(request.args, NoQuerySchema())
-        return user_response(user)
+        return user_response(caller())
 
 
-@blp.route("/v1/user/create")
+@blp.route("/user/create")
 class CreateUser(MethodView):
-    @blp.doc(parameters=[TOKEN_HEADER])
-    def post(self):
+    @documented("Created: the new user's id", CreatedSchema, invalid=INVALID, body=True)
+    @declare(ADMIN, formats=JSON)
+    @blp.arguments(NoQuerySchema, location="query")
+    @blp.arguments(CreateUserSchema)
+    def post(self, _query, data):
         """Create a user (admin only)."""
-        user = admin()
-        parse_query(request.args, NoQuerySchema())
-        data = load_body(CreateUserSchema(), read_json_object(request))
-        new_id = services.create_user(db.session(), data, user)
-        return json_response(200, {"success": True, "object_id": new_id})
+        with db.unit_of_work() as session:
+            new_id = services.create_user(session, data, caller())
+        return success(object_id=new_id)
 
 
-@blp.route("/v1/user/list")
+@blp.route("/user/list")
 class UserList(MethodView):
-    @blp.doc(parameters=[TOKEN_HEADER, {"in": "query", "schema": ListQuerySchema}])
-    @blp.alt_response(200, schema=UserListResponseSchema, description="One page of matching users")
-    def get(self):
+    @documented("One page of matching users", UserListResponseSchema, invalid=INVALID, parameters=True)
+    @declare(ADMIN)
+    @blp.arguments(ListQuerySchema, location="query")
+    def get(self, query):
         """List users by the bulk-delete filters, 0-based pages (admin only)."""
-        admin()
-        query = parse_query(request.args, ListQuerySchema())
         total, items = services.list_users(db.session(), query)
-        now = services.utc_now()
         payload = {
             "total": total,
             "page": query["page"],
             "per_page": query["per_page"],
-            "items": [services.user_payload(item, now) for item in items],
+            "items": USER_OBJECTS.dump(items),
         }
-        return json_response(200, {"success": True, "payload": payload})
+        return success(payload=payload)
 
 
-@blp.route("/v1/user/all")
+@blp.route("/user/all")
 class BulkDelete(MethodView):
-    @blp.doc(parameters=[TOKEN_HEADER, {"in": "query", "schema": FilterSchema}])
-    def delete(self):
+    @documented(
+        "Deleted: how many users matched",
+        DeletedSchema,
+        invalid=(*INVALID, CannotDeleteSelfSchema),
+        parameters=True,
+        not_found="`user_id` was given, nothing was deleted, and no user has that id",
+    )
+    @declare(ADMIN)
+    @blp.arguments(BulkDeleteQuerySchema, location="query")
+    def delete(self, filters):
         """Delete every user matching all the given filters, never the caller (admin only)."""
-        user = admin()
-        filters = parse_query(request.args, FilterSchema())
-        deleted = services.bulk_delete(db.session(), filters, user)
-        return json_response(200, {"success": True, "payload": {"deleted": deleted, "updated": 0}})
+
+        def delete_matching() -> int:
+            with db.unit_of_work() as session:
+                return services.bulk_delete(session, filters, caller())
+
+        deleted = services.retrying(delete_matching)
+        return success(payload={"deleted": deleted, "updated": 0})
 
 
-@blp.route("/v1/user/<int:user_id>")
+@blp.route("/user/<int:user_id>")
 class OneUser(MethodView):
-    @blp.doc(parameters=[TOKEN_HEADER])
-    @blp.alt_response(200, schema=UserResponseSchema, description="The user's record")
-    def get(self, user_id: int):
+    @documented(
+        "The user's record",
+        UserResponseSchema,
+        invalid=(AttributeNotExistsSchema,),
+        parameters=True,
+        not_found=NO_SUCH_USER,
+    )
+    @declare(ADMIN_OR_SELF)
+    @blp.arguments(NoQuerySchema, location="query")
+    def get(self, _query, user_id: int):
         """One user's record (admin, or the user itself)."""
-        user = caller()
-        if user.user_id != user_id:
-            require_admin(user)
-        parse_query(request.args, NoQuerySchema())
         return user_response(services.get_user(db.session(), user_id))
 
-    @blp.doc(parameters=[TOKEN_HEADER])
-    def delete(self, user_id: int):
+    @documented(
+        "Deleted",
+        SuccessSchema,
+        invalid=(AttributeNotExistsSchema, CannotDeleteSelfSchema),
+        parameters=True,
+        not_found=NO_SUCH_USER,
+    )
+    @declare(ADMIN)
+    @blp.arguments(NoQuerySchema, location="query")
+    def delete(self, _query, user_id: int):
         """Delete one user, never the caller (admin only)."""
-        user = admin()
-        parse_query(request.args, NoQuerySchema())
-        services.delete_user(db.session(), user_id, user)
-        return json_response(200, {"success": True})
+
+        def delete_one() -> None:
+            with db.unit_of_work() as session:
+                services.delete_user(session, user_id, caller())
+
+        services.retrying(delete_one)
+        return success()

@@ -7,7 +7,8 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+import flask
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request
@@ -28,6 +29,13 @@ DATETIME_TEXT = re.compile(
     r"(?:[T ](?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})"
     r"(?::(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]{1,6}))?)?"
     r"(?P<offset>Z|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+
+# What the document says of a datetime: the forms of DATETIME_TEXT with fields in range (days
+# up to 31 in every month: a few impossible dates match, and are refused).
+DATETIME_PATTERN = (
+    "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    "([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$"
 )
 
 BETWEEN = "Must be between {min} and {max}."
@@ -104,7 +112,7 @@ class QueryField(fields.Field):
 class QueryBoolean(QueryField):
     """``true``/``false``/``1``/``0``, any case."""
 
-    openapi = {"type": "string", "enum": ["true", "false", "1", "0"]}
+    openapi = {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)$"}
 
     default_error_messages = {"invalid": "Not a valid boolean."}
 
@@ -125,6 +133,7 @@ class QueryInteger(QueryField):
     default_error_messages = {"invalid": "Not a valid integer.", "range": BETWEEN}
 
     def __init__(self, minimum: int = 1, maximum: int = MAX_ID, **kwargs):
+        kwargs["metadata"] = {"minimum": minimum, "maximum": maximum, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
         self.minimum, self.maximum = minimum, maximum
 
@@ -140,7 +149,7 @@ class QueryInteger(QueryField):
 class QueryIdList(QueryField):
     """Comma-separated user ids, spaces around items allowed."""
 
-    openapi = {"type": "string", "example": "4,7, 9"}
+    openapi = {"type": "string", "pattern": "^ *-?[0-9]+ *(, *-?[0-9]+ *)*$", "example": "4,7, 9"}
 
     default_error_messages = {
         "invalid": "Must be a comma-separated list of user ids.",
@@ -159,7 +168,11 @@ class QueryIdList(QueryField):
 class QueryDateTime(QueryField):
     """``YYYY-MM-DD`` or ``YYYY-MM-DD[T ]HH:MM[:SS[.f]]`` with an optional ``Z``/``±HH:MM`` (UTC if none)."""
 
-    openapi = {"type": "string", "example": "2024-01-31T12:00:00Z"}
+    openapi = {
+        "type": "string",
+        "pattern": DATETIME_PATTERN,
+        "example": "2024-01-31T12:00:00Z",
+    }
     default_error_messages = {"invalid": "Not a valid datetime."}
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -172,6 +185,7 @@ class QueryDateTime(QueryField):
 class QueryIpAddress(QueryField):
     """An IPv4 or IPv6 address, compared in canonical form."""
 
+    openapi = {"type": "string", "pattern": "^[0-9A-Fa-f:.]+$", "maxLength": 45, "example": "203.0.113.9"}
     default_error_messages = {"invalid": "Not a valid IP address."}
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -181,22 +195,67 @@ class QueryIpAddress(QueryField):
         return address
 
 
-class FilterSchema(Schema):
+def query_arguments(data: Any) -> MultiDict:
+    """Every name and value of a query string as the request gave them."""
+    # webargs hands a query schema a proxy that shows one value per name; its ``data`` is the request's.
+    data = getattr(data, "data", data)
+    return data if isinstance(data, MultiDict) else MultiDict(data)
+
+
+def _one_string(**options: Any) -> fields.String:
+    return fields.String(metadata={"minLength": 1}, **options)
+
+
+class QuerySchema(Schema):
+    """A query string: the first unknown name is refused, then every bad value is reported together."""
+
+    @pre_load
+    def single_values(self, data: Any, **_kwargs: Any) -> dict[str, str]:
+        """Refuse the first unknown name; pass on the names given once, with a value."""
+        arguments = query_arguments(data)
+        for name in arguments:
+            if name not in self.fields:
+                raise UnknownAttribute(name)
+        return {name: values[0] for name, values in arguments.lists() if values != [""] and len(values) == 1}
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def given_once_with_a_value(self, _data: Any, original_data: Any, **_kwargs: Any) -> None:
+        """The names given twice, or without a value, are refused with the other fields' errors."""
+        errors = {
+            name: [REPEATED if len(values) > 1 else NOT_EMPTY]
+            for name, values in query_arguments(original_data).lists()
+            if len(values) > 1 or values == [""]
+        }
+        if errors:
+            raise ValidationError(errors)
+
+
+class FilterSchema(QuerySchema):
     """The 13 filters of docs/bulkuser.md section 5, shared by the bulk delete and the list."""
 
     active = QueryBoolean()
     is_online = QueryBoolean()
-    user_id = QueryInteger()
+    # The example names no user: schemathesis's example request then meets the 404.
+    user_id = QueryInteger(metadata={"example": MAX_ID})
     user_id_in = QueryIdList()
     role_id = QueryInteger()
-    user_type = fields.String(validate=OneOf(USER_TYPES))
-    name = fields.String(validate=Length(max=255))
-    email = fields.String(validate=Length(max=255))
+    user_type = _one_string(validate=OneOf(USER_TYPES))
+    name = _one_string(validate=Length(max=255))
+    email = _one_string(validate=Length(max=255))
     login_ip = QueryIpAddress()
     create_time_gt = QueryDateTime()
     create_time_lt = QueryDateTime()
     last_login_time_gt = QueryDateTime()
     last_login_time_lt = QueryDateTime()
+
+
+class BulkDeleteQuerySchema(FilterSchema):
+    """DELETE /v1/user/all: at least one filter, since an empty one would match everyone."""
+
+    @validates_schema(pass_original=True)
+    def some_filter(self, _data: Any, original_data: Any, **_kwargs: Any) -> None:
+        if not query_arguments(original_data):
+            raise ValidationError("At least one filter is required.")
 
 
 ORDER_COLUMNS = ("user_id", "name", "email", "user_type", "role_id", "create_time", "last_login_time")
@@ -208,44 +267,29 @@ class ListQuerySchema(FilterSchema):
     last_login_time_isnull = QueryBoolean()
     page = QueryInteger(minimum=0, maximum=MAX_ID, load_default=0)
     per_page = QueryInteger(minimum=1, maximum=1000, load_default=20)
-    order_by = fields.String(validate=OneOf(ORDER_COLUMNS), load_default="user_id")
-    order_dir = fields.String(validate=OneOf(("asc", "desc")), load_default="asc")
+    order_by = _one_string(validate=OneOf(ORDER_COLUMNS), load_default="user_id")
+    order_dir = _one_string(validate=OneOf(("asc", "desc")), load_default="asc")
 
 
-class NoQuerySchema(Schema):
+class NoQuerySchema(QuerySchema):
     """Endpoints that take no query parameter at all."""
 
 
-def parse_query(args: MultiDict[str, str], schema: Schema) -> dict[str, Any]:
-    """Validate a query string: first unknown name refused, then every bad value reported together."""
-    for name in args:
-        if name not in schema.fields:
-            raise UnknownAttribute(name)
-    errors: dict[str, list[str]] = {}
-    single: dict[str, str] = {}
-    for name, values in args.lists():
-        if len(values) > 1:
-            errors[name] = [REPEATED]
-        elif values[0] == "":
-            errors[name] = [NOT_EMPTY]
-        else:
-            single[name] = values[0]
-    try:
-        loaded = schema.load(single)
-    except ValidationError as exc:
-        errors.update(exc.normalized_messages())
-        loaded = {}
-    if errors:
-        # Report fields in the order the request gave them.
-        order = list(args)
-        raise ValidationFailed(dict(sorted(errors.items(), key=lambda item: order.index(item[0]))))
-    return loaded
+def refuse(error: ValidationError, location: str) -> ValidationFailed:
+    """The vendor's refusal of invalid input: query fields in the order the request gave them."""
+    messages = error.normalized_messages()
+    if location in ("query", "querystring"):
+        order = {name: index for index, name in enumerate(flask.request.args)}
+        messages = dict(sorted(messages.items(), key=lambda item: order.get(item[0], -1)))
+    return ValidationFailed(messages)
 
 
 # JSON body fields: the value is whatever JSON gave.
 
 
-class JsonString(fields.Field):
+class JsonString(fields.String):
+    """A JSON string (never a number or a boolean)."""
+
     default_error_messages = {"invalid": "Not a valid string.", "null": "Not a valid string."}
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -254,7 +298,9 @@ class JsonString(fields.Field):
         return value
 
 
-class JsonBoolean(fields.Field):
+class JsonBoolean(fields.Boolean):
+    """A JSON boolean (never 0/1 or a string)."""
+
     default_error_messages = {"invalid": "Not a valid boolean.", "null": "Not a valid boolean."}
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -263,7 +309,7 @@ class JsonBoolean(fields.Field):
         return value
 
 
-class JsonInteger(fields.Field):
+class JsonInteger(fields.Integer):
     """A JSON integer (never a string, a float or a boolean)."""
 
     default_error_messages = {"invalid": "Not a valid integer.", "null": "Not a valid integer."}
@@ -276,6 +322,15 @@ class JsonInteger(fields.Field):
 
 class JsonIpList(fields.Field):
     """A JSON array of IPv4/IPv6 addresses, kept in canonical text, duplicates once, in order."""
+
+    def __init__(self, **kwargs):
+        openapi = {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 45},
+            "description": f"IPv4/IPv6 addresses, stored canonical and each once: at most {MAX_AUTH_IPS} different ones",
+        }
+        kwargs["metadata"] = {**openapi, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     default_error_messages = {
         "invalid": "Must be a list of IP addresses.",
@@ -295,8 +350,17 @@ class JsonIpList(fields.Field):
         return unique
 
 
-def text(*, min_length: int = 0, max_length: int, allow_empty: bool = True, plain: bool = False):
-    """A validator of a string's length (and control characters when ``plain``), empty refused first."""
+# What the document says of a string that refuses control characters (ECMA-262 escapes).
+PLAIN_TEXT = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+
+
+def text(
+    *, min_length: int = 0, max_length: int, allow_empty: bool = True, plain: bool = False, **options: Any
+) -> JsonString:
+    """A JSON string of ``min_length`` to ``max_length`` characters (no control characters when ``plain``).
+
+    Every problem is reported together, except that an empty string refused is only that.
+    """
 
     def validate(value: str) -> None:
         if value == "" and not allow_empty:
@@ -311,7 +375,12 @@ def text(*, min_length: int = 0, max_length: int, allow_empty: bool = True, plai
         if problems:
             raise ValidationError(problems)
 
-    return validate
+    openapi: dict[str, Any] = {"maxLength": max_length}
+    if min_length or not allow_empty:
+        openapi["minLength"] = max(min_length, 0 if allow_empty else 1)
+    if plain:
+        openapi["pattern"] = PLAIN_TEXT
+    return JsonString(validate=validate, metadata=openapi, **options)
 
 
 def validate_email(value: str) -> None:
@@ -340,8 +409,8 @@ class LoginSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    email_or_name = JsonString(required=True, validate=text(max_length=MAX_BODY_BYTES, allow_empty=False))
-    password = JsonString(required=True, validate=text(max_length=MAX_BODY_BYTES, allow_empty=False))
+    email_or_name = text(max_length=MAX_BODY_BYTES, allow_empty=False, required=True)
+    password = text(max_length=MAX_BODY_BYTES, allow_empty=False, required=True)
 
 
 class CreateUserSchema(Schema):
@@ -350,29 +419,31 @@ class CreateUserSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    name = JsonString(
-        required=True, validate=text(min_length=1, max_length=100, allow_empty=False, plain=True)
+    name = text(min_length=1, max_length=100, allow_empty=False, plain=True, required=True)
+    passwd = text(min_length=6, max_length=128, allow_empty=False, allow_none=True, load_default=None)
+    # A superset of what validate_email takes: one "@", something before it, a dot after it.
+    email = JsonString(
+        allow_none=True,
+        load_default=None,
+        validate=validate_email,
+        metadata={"maxLength": 255, "pattern": "^[^@]+@[^@]*\\.[^@]*$"},
     )
-    passwd = JsonString(
-        allow_none=True, load_default=None, validate=text(min_length=6, max_length=128, allow_empty=False)
-    )
-    email = JsonString(allow_none=True, load_default=None, validate=validate_email)
     user_type = JsonString(load_default="admin", validate=OneOf(USER_TYPES))
     role_id = JsonInteger(allow_none=True, load_default=None, validate=Range(1, MAX_ID, error=BETWEEN))
     active = JsonBoolean(load_default=True)
     # Control characters are refused here too: PostgreSQL cannot store NUL in text.
-    first_name = JsonString(allow_none=True, load_default=None, validate=text(max_length=100, plain=True))
-    last_name = JsonString(allow_none=True, load_default=None, validate=text(max_length=100, plain=True))
+    first_name = text(max_length=100, plain=True, allow_none=True, load_default=None)
+    last_name = text(max_length=100, plain=True, allow_none=True, load_default=None)
     # The product's other user attributes (role_name is read-only: it names role_id).
     client_id = JsonInteger(allow_none=True, load_default=None, validate=Range(1, MAX_ID, error=BETWEEN))
     reseller_id = JsonInteger(allow_none=True, load_default=None, validate=Range(1, MAX_ID, error=BETWEEN))
-    landing_page = JsonString(allow_none=True, load_default=None, validate=text(max_length=255, plain=True))
+    landing_page = text(max_length=255, plain=True, allow_none=True, load_default=None)
     auth_ip = JsonIpList(load_default=list)
     report_group = JsonBoolean(load_default=False)
     avatar_id = JsonInteger(allow_none=True, load_default=None, validate=Range(1, MAX_ID, error=BETWEEN))
     card_id = JsonInteger(allow_none=True, load_default=None, validate=Range(1, MAX_ID, error=BETWEEN))
-    default_mod = JsonString(allow_none=True, load_default=None, validate=text(max_length=100, plain=True))
-    default_mod2 = JsonString(allow_none=True, load_default=None, validate=text(max_length=100, plain=True))
+    default_mod = text(max_length=100, plain=True, allow_none=True, load_default=None)
+    default_mod2 = text(max_length=100, plain=True, allow_none=True, load_default=None)
     all_termination = JsonBoolean(load_default=False)
 
 
@@ -392,79 +463,3 @@ def read_json_object(request: Request) -> dict[str, Any]:
         if exc.reason == bodies.NOT_OBJECT:
             raise schema_error("Invalid input type.") from None
         raise schema_error("Invalid JSON body.") from None
-
-
-def load_body(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
-    """``body`` validated by ``schema``; every failing field reported together."""
-    try:
-        return schema.load(body)
-    except ValidationError as exc:
-        raise ValidationFailed(exc.normalized_messages()) from None
-
-
-# Response shapes, for the OpenAPI document only: the views write their JSON themselves.
-
-
-def _time(**kwargs) -> fields.String:
-    return fields.String(metadata={"format": "date-time", "example": "2024-01-01T00:00:00Z"}, **kwargs)
-
-
-class UserObjectSchema(Schema):
-    """A user: the contract's keys, then the other attributes the product's API models declare."""
-
-    user_id = fields.Integer()
-    name = fields.String()
-    email = fields.String(allow_none=True)
-    user_type = fields.String(metadata={"enum": list(USER_TYPES)})
-    role_id = fields.Integer(allow_none=True)
-    active = fields.Boolean()
-    first_name = fields.String(allow_none=True)
-    last_name = fields.String(allow_none=True)
-    fullname = fields.String()
-    create_time = _time()
-    last_login_time = _time(allow_none=True)
-    login_ip = fields.String(allow_none=True)
-    last_seen = _time(allow_none=True)
-    is_online = fields.Integer(metadata={"enum": [0, 1]})
-    create_user_id = fields.Integer(allow_none=True)
-    role_name = fields.String(allow_none=True, metadata={"description": "Name of the role `role_id`"})
-    client_id = fields.Integer(allow_none=True, metadata={"description": "Carrier a client user acts for"})
-    reseller_id = fields.Integer(allow_none=True)
-    landing_page = fields.String(allow_none=True, metadata={"description": "Portal page opened after login"})
-    auth_ip = fields.List(
-        fields.String(), metadata={"description": "Addresses recorded for the user's logins"}
-    )
-    report_group = fields.Boolean()
-    avatar_id = fields.Integer(allow_none=True)
-    card_id = fields.Integer(allow_none=True)
-    default_mod = fields.String(allow_none=True, metadata={"description": "Default portal module"})
-    default_mod2 = fields.String(allow_none=True, metadata={"description": "Second default portal module"})
-    all_termination = fields.Boolean()
-
-
-class UserResponseSchema(Schema):
-    success = fields.Boolean()
-    payload = fields.Nested(UserObjectSchema)
-
-
-class UserPageSchema(Schema):
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    items = fields.List(fields.Nested(UserObjectSchema))
-
-
-class UserListResponseSchema(Schema):
-    success = fields.Boolean()
-    payload = fields.Nested(UserPageSchema)
-
-
-class LoginPayloadSchema(Schema):
-    token = fields.String()
-    user_type = fields.String()
-    user = fields.Nested(UserObjectSchema)
-
-
-class LoginResponseSchema(Schema):
-    success = fields.Boolean()
-    payload = fields.Nested(LoginPayloadSchema)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, delete, exists, false, func, or_, select, update
@@ -18,15 +18,13 @@ from svc_bulkuser.errors import (
     NotFound,
     UserNotActive,
     ValidationFailed,
-    schema_error,
 )
-from svc_bulkuser.models import User
+from svc_bulkuser.models import ONLINE_WINDOW, User, utc_now
 from svc_bulkuser.schemas import MAX_ID
 from vendorkit.security import hash_secret, verify_secret
 
 T = TypeVar("T")
 users = User.__table__
-ONLINE_WINDOW = timedelta(minutes=15)
 # The product's user attributes beyond the contract's, stored as given at create.
 OTHER_ATTRIBUTES = (
     "client_id", "reseller_id", "landing_page", "auth_ip", "report_group", "avatar_id", "card_id",
@@ -34,73 +32,33 @@ OTHER_ATTRIBUTES = (
 )  # fmt: skip
 
 
-def utc_now() -> datetime:
-    """Now in UTC, naive and truncated to whole seconds, as times are stored."""
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-
-
-def format_time(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def is_online(user: User, now: datetime) -> int:
-    return int(user.last_seen is not None and user.last_seen > now - ONLINE_WINDOW)
-
-
-def user_payload(user: User, now: datetime) -> dict[str, Any]:
-    """A user as the API shows it: the contract's keys in order, then the product's other attributes."""
-    fullname = " ".join(part for part in (user.first_name, user.last_name) if part) or user.name
-    return {
-        "user_id": user.user_id,
-        "name": user.name,
-        "email": user.email,
-        "user_type": user.user_type,
-        "role_id": user.role_id,
-        "active": user.active,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "fullname": fullname,
-        "create_time": format_time(user.create_time),
-        "last_login_time": format_time(user.last_login_time),
-        "login_ip": user.login_ip,
-        "last_seen": format_time(user.last_seen),
-        "is_online": is_online(user, now),
-        "create_user_id": user.create_user_id,
-        "role_name": user.role_name,
-        "client_id": user.client_id,
-        "reseller_id": user.reseller_id,
-        "landing_page": user.landing_page,
-        "auth_ip": list(user.auth_ip),
-        "report_group": user.report_group,
-        "avatar_id": user.avatar_id,
-        "card_id": user.card_id,
-        "default_mod": user.default_mod,
-        "default_mod2": user.default_mod2,
-        "all_termination": user.all_termination,
-    }
-
-
 # Login
 
 
-def login(
-    session: Session, email_or_name: str, password: str, client_ip: str, secret: str, ttl: int
-) -> tuple[str, User]:
-    """Check the credentials, record the login and issue a token."""
-    user = None
+def find_login(session: Session, email_or_name: str) -> User | None:
+    """The user whose name, else whose email, is ``email_or_name`` exactly."""
     # No stored name or email holds a NUL, and PostgreSQL cannot even bind one.
-    if "\x00" not in email_or_name:
-        user = session.scalar(select(User).where(User.name == email_or_name))
-        if user is None:
-            user = session.scalar(select(User).where(User.email == email_or_name))
-    # Password hashing is slow: do not hold a transaction (SQLite's write lock) meanwhile.
-    session.commit()
+    if "\x00" in email_or_name:
+        return None
+    user = session.scalar(select(User).where(User.name == email_or_name))
+    if user is None:
+        user = session.scalar(select(User).where(User.email == email_or_name))
+    return user
+
+
+def check_password(user: User | None, password: str) -> User:
+    """``user`` if ``password`` is its own and it is active (401 100 or 101 otherwise)."""
     # An unknown user costs one verification too, so that timing tells nothing.
     password_matches = verify_secret(user.password_hash if user else None, password)
     if user is None or not password_matches:
         raise InvalidCredentials()
     if not user.active:
         raise UserNotActive()
+    return user
+
+
+def record_login(session: Session, user: User, client_ip: str, secret: str, ttl: int) -> str:
+    """Record the login's time and address; a token for the user."""
     now = utc_now()
     recorded = session.execute(
         update(users)
@@ -108,12 +66,10 @@ def login(
         .values(last_login_time=now, last_seen=now, login_ip=client_ip)
     )
     if recorded.rowcount != 1:  # deleted meanwhile
-        session.rollback()
         raise InvalidCredentials()
-    session.commit()
     for attribute, value in (("last_login_time", now), ("last_seen", now), ("login_ip", client_ip)):
         set_committed_value(user, attribute, value)
-    return issue_token(user.user_id, secret, ttl, now), user
+    return issue_token(user.user_id, secret, ttl, now)
 
 
 # Filters
@@ -158,38 +114,29 @@ def filter_conditions(filters: dict[str, Any], now: datetime) -> list[ColumnElem
 
 def bulk_delete(session: Session, filters: dict[str, Any], caller: User) -> int:
     """Delete every user matching all ``filters`` but the caller, in one statement; the count deleted."""
-    if not filters:
-        raise schema_error("At least one filter is required.")
     if filters.get("user_id") == caller.user_id:
         raise CannotDeleteSelf()
     statement = delete(users).where(*filter_conditions(filters, utc_now()), users.c.user_id != caller.user_id)
-
-    def run() -> int:
-        deleted = session.execute(statement).rowcount
-        # After the delete, so that of two concurrent deletes of one user the loser sees it gone.
-        if deleted == 0 and "user_id" in filters and not user_exists(session, filters["user_id"]):
-            session.rollback()
-            raise NotFound()
-        session.commit()
-        return deleted
-
-    return retrying(session, run)
+    deleted = session.execute(statement).rowcount
+    # After the delete, so that of two concurrent deletes of one user the loser sees it gone.
+    if deleted == 0 and "user_id" in filters and not user_exists(session, filters["user_id"]):
+        raise NotFound()
+    return deleted
 
 
 # PostgreSQL aborts one of two transactions that wait on each other's row locks
 # (deadlock_detected), e.g. overlapping deletes by different filters. Each
-# delete is one statement, so running it again is safe.
+# delete is one statement, so running its unit of work again is safe.
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 ATTEMPTS = 3
 
 
-def retrying(session: Session, work: Callable[[], T]) -> T:
-    """``work()`` in a transaction, run again (up to 3 times) when the database aborted it for a conflict."""
+def retrying(work: Callable[[], T]) -> T:
+    """``work()`` (a whole unit of work), run again (up to 3 times) when the database aborted it for a conflict."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return work()
         except OperationalError as error:
-            session.rollback()
             if attempt == ATTEMPTS or getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
                 raise
     raise AssertionError("unreachable")
@@ -220,15 +167,8 @@ def delete_user(session: Session, user_id: int, caller: User) -> None:
     """Delete one user; never the caller."""
     if user_id == caller.user_id:
         raise CannotDeleteSelf()
-    statement = delete(users).where(users.c.user_id == parse_path_id(user_id))
-
-    def run() -> None:
-        if session.execute(statement).rowcount == 0:
-            session.rollback()
-            raise NotFound()
-        session.commit()
-
-    retrying(session, run)
+    if session.execute(delete(users).where(users.c.user_id == parse_path_id(user_id))).rowcount == 0:
+        raise NotFound()
 
 
 def _taken(session: Session, name: str, email: str | None) -> dict[str, list[str]]:
@@ -258,14 +198,13 @@ def create_user(session: Session, data: dict[str, Any], caller: User) -> int:
     )
     errors = _taken(session, user.name, user.email)
     if errors:
-        session.rollback()
         raise ValidationFailed(errors)
-    session.add(user)
     try:
-        session.commit()
+        # A savepoint: a concurrent create may take the name or email between
+        # the check and the insert (PostgreSQL), and the check is then read again.
+        with session.begin_nested():
+            session.add(user)
     except IntegrityError:
-        # A concurrent create took the name or email between check and insert.
-        session.rollback()
         raise ValidationFailed(_taken(session, data["name"], data["email"])) from None
     return user.user_id
 

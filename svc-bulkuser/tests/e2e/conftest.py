@@ -9,6 +9,9 @@ from collections.abc import Callable
 import pytest
 
 from vendorkit.testing import HttpResult, ServerProcess, http_request
+from vendorkit.testing.openapi import check_response
+
+UNROUTED = "Unrouted"
 
 # Role ids no demo user has: each test draws its own, so its users are its own.
 _role_ids = itertools.count(7000 + uuid.uuid4().int % 1000 * 100)
@@ -19,26 +22,48 @@ def bulkuser(stack) -> ServerProcess:
     return stack.start("bulkuser")
 
 
+@pytest.fixture(scope="session")
+def bulkuser_openapi(bulkuser) -> dict:
+    """The OpenAPI document the stack's svc-bulkuser serves."""
+    response = http_request("GET", f"{bulkuser.url}/openapi.json", timeout=20)
+    assert response.status == 200, response.text
+    return response.json()
+
+
 # Each test is its own client (127.0.0.10 and up), so the gateway's per-client
 # rate limits never see one test's requests in another test's second.
 _client_addresses = (f"127.0.0.{number}" for number in itertools.cycle(range(10, 250)))
 
 
-def _through(stack, method: str, path: str, token: str | None, headers, **kwargs) -> HttpResult:
+def _through(stack, openapi, method: str, path: str, token: str | None, headers, **kwargs) -> HttpResult:
+    """One request through the gateway; its answer must be one the service's document allows."""
     headers = dict(headers or {})
     if token is not None:
         headers["X-Auth-Token"] = token
-    return http_request(method, stack.url(path), headers=headers, **kwargs)
+    result = http_request(method, stack.url(path), headers=headers, **kwargs)
+    check_response(
+        openapi,
+        method,
+        path.split("?", 1)[0],
+        result.status,
+        result.headers["Content-Type"],
+        result.body,
+        fallback_schema=UNROUTED,
+    )
+    return result
 
 
 @pytest.fixture
-def api(stack, bulkuser) -> Callable[..., HttpResult]:
-    """``api(method, path, token=..., json_body=..., source=...)`` through the gateway, from this test's address."""
+def api(stack, bulkuser_openapi) -> Callable[..., HttpResult]:
+    """``api(method, path, token=..., json_body=..., source=...)`` through the gateway, from this test's address.
+
+    Every answer is held to the service's OpenAPI document.
+    """
     address = next(_client_addresses)
 
     def call(method: str, path: str, *, token: str | None = None, headers=None, **kwargs) -> HttpResult:
         kwargs.setdefault("source", address)
-        return _through(stack, method, path, token, headers, **kwargs)
+        return _through(stack, bulkuser_openapi, method, path, token, headers, **kwargs)
 
     return call
 
@@ -56,9 +81,9 @@ def login(api) -> Callable[..., str]:
 
 
 @pytest.fixture(scope="session")
-def admin_token(stack, bulkuser) -> str:
+def admin_token(stack, bulkuser_openapi) -> str:
     credentials = {"email_or_name": "admin", "password": "admin-demo"}
-    response = _through(stack, "POST", "/v1/auth", None, None, json_body=credentials)
+    response = _through(stack, bulkuser_openapi, "POST", "/v1/auth", None, None, json_body=credentials)
     assert response.status == 200, response.text
     return response.json()["payload"]["token"]
 

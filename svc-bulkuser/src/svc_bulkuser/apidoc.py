@@ -1,0 +1,327 @@
+"""The OpenAPI description of svc-bulkuser: wire schemas, and every operation with every status it answers.
+
+Each view carries ``@documented(...)`` above its ``@declare``: the security
+scheme, the 401 and the 403 follow from the caller the view declares, so the
+document is derived from the code that answers. The schemas here describe
+the wire only: validation, with the contract's messages, stays in schemas.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from flask import Flask
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+
+from svc_bulkuser.auth import ANYONE, USER
+from svc_bulkuser.models import USER_TYPES, User, utc_now
+from vendorkit import endpoints
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+DESCRIPTION = (
+    "The user part of the DeNovoLab (DNL) Class 4 softswitch REST API v1: log in, read users, "
+    "create and list them, and delete them one by one or all that match a set of filters "
+    '(`DELETE /v1/user/all`). Every answer is JSON. Success is `{"success": true, ...}`; a '
+    'refusal is `{"success": false, "error_type": ...}`, with `error` `{message, code, reason}` '
+    "or the failing fields' messages. Checks run in this order: route and method (404, 405), "
+    "token (401), permission (403), then the query string and the body (400). Unknown paths get "
+    "404 and known paths with another method 405."
+)
+SECURITY_SCHEME = "XAuthToken"
+SECURITY_SCHEMES = {
+    SECURITY_SCHEME: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Auth-Token",
+        "description": (
+            "The JWT of `POST /v1/auth`, sent bare (no `Bearer`). It names a user; what the user "
+            "may do follows from its stored `user_type` (`admin` may do everything)."
+        ),
+    }
+}
+# Answers to requests no operation takes; the tests hold those to this schema.
+UNROUTED = "Unrouted"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+TIME = {"format": "date-time", "example": "2024-01-01T00:00:00Z"}
+
+
+class Strict(Schema):
+    """An answer: the service sends exactly these keys (documented as no others)."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def _constant(value: Any) -> dict[str, Any]:
+    return {"enum": [value]}
+
+
+# --- refusals ---------------------------------------------------------------------------------------
+
+
+class ErrorDetailSchema(Strict):
+    message = fields.String(required=True)
+    code = fields.Integer(required=True)
+    reason = fields.String(required=True)
+
+
+def _refusal(name: str, error_type: str | None, codes: Sequence[int], description: str) -> type[Schema]:
+    """DNL's envelope ``{error_type, success, error: {message, code, reason}}`` with these codes."""
+    detail = type(
+        f"{name}DetailSchema",
+        (ErrorDetailSchema,),
+        {"code": fields.Integer(required=True, metadata={"enum": list(codes)})},
+    )
+    return type(
+        f"{name}Schema",
+        (Strict,),
+        {
+            "__doc__": description,
+            "error_type": fields.String(required=True, metadata=_constant(error_type) if error_type else {}),
+            "success": fields.Boolean(required=True, metadata=_constant(False)),
+            "error": fields.Nested(detail, required=True),
+        },
+    )
+
+
+TokenRefusalSchema = _refusal(
+    "TokenRefusal",
+    "unauthenticated_error",
+    (110, 111, 112),
+    "No token (110), an invalid one (111), an expired one (112)",
+)
+LoginRefusalSchema = _refusal(
+    "LoginRefusal",
+    "unauthenticated_error",
+    (100, 101),
+    "Wrong name or password (100), an inactive user (101)",
+)
+ForbiddenSchema = _refusal("Forbidden", "forbidden_error", (403,), "The caller is not an admin")
+CannotDeleteSelfSchema = _refusal("CannotDeleteSelf", "operation_error", (130,), "A delete names the caller")
+ServerErrorSchema = _refusal(
+    "ServerError",
+    "operation_error",
+    (500, 503),
+    "An unexpected failure (500), the database unavailable (503)",
+)
+FailureSchema = _refusal(
+    "Failure",
+    None,
+    (405, 413, 414),
+    "A refusal of the HTTP layer: another method, a body or a request line too long",
+)
+
+
+class NotFoundSchema(Strict):
+    """No such user, or no such route: the document's own body."""
+
+    success = fields.Boolean(required=True, metadata=_constant(False))
+    error_type = fields.String(required=True, metadata=_constant("Object not found error"))
+
+
+class ValidationErrorSchema(Strict):
+    """Every failing field with its messages; problems of the request as a whole under ``_schema``."""
+
+    success = fields.Boolean(required=True, metadata=_constant(False))
+    error_type = fields.String(required=True, metadata=_constant("validation_error"))
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+
+
+class AttributeNotExistsSchema(Strict):
+    """The first query parameter the endpoint does not know, in request order."""
+
+    success = fields.Boolean(required=True, metadata=_constant(False))
+    error_type = fields.String(required=True, metadata=_constant("attribute_not_exists"))
+    attribute = fields.String(required=True)
+
+
+# --- successes --------------------------------------------------------------------------------------
+
+
+class StoredTime(fields.Field):
+    """A stored time (naive UTC, whole seconds) as the API writes it: ``2024-01-01T00:00:00Z``."""
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.strftime(TIME_FORMAT)
+
+
+def _time(**options: Any) -> StoredTime:
+    return StoredTime(required=True, metadata={"type": "string", **TIME}, **options)
+
+
+def _maybe(field: type[fields.Field], **options: Any) -> fields.Field:
+    return field(required=True, allow_none=True, **options)
+
+
+class UserObjectSchema(Strict):
+    """A user: the contract's keys, then the other attributes the product's API models declare.
+
+    It also writes the user object of every answer (``dump`` of a ``User``), in this key order.
+    """
+
+    user_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = _maybe(fields.String)
+    user_type = fields.String(required=True, validate=validate.OneOf(USER_TYPES))
+    role_id = _maybe(fields.Integer)
+    active = fields.Boolean(required=True)
+    first_name = _maybe(fields.String)
+    last_name = _maybe(fields.String)
+    fullname = fields.String(required=True)
+    create_time = _time()
+    last_login_time = _time(allow_none=True)
+    login_ip = _maybe(fields.String)
+    last_seen = _time(allow_none=True)
+    is_online = fields.Method("online", required=True, metadata={"type": "integer", "enum": [0, 1]})
+    create_user_id = _maybe(fields.Integer)
+    role_name = _maybe(fields.String, metadata={"description": "Name of the role `role_id`"})
+    client_id = _maybe(fields.Integer, metadata={"description": "Carrier a client user acts for"})
+    reseller_id = _maybe(fields.Integer)
+    landing_page = _maybe(fields.String, metadata={"description": "Portal page opened after login"})
+    auth_ip = fields.List(
+        fields.String(), required=True, metadata={"description": "Addresses recorded for the user's logins"}
+    )
+    report_group = fields.Boolean(required=True)
+    avatar_id = _maybe(fields.Integer)
+    card_id = _maybe(fields.Integer)
+    default_mod = _maybe(fields.String, metadata={"description": "Default portal module"})
+    default_mod2 = _maybe(fields.String, metadata={"description": "Second default portal module"})
+    all_termination = fields.Boolean(required=True)
+
+    def online(self, user: User) -> int:
+        return user.online_at(utc_now())
+
+
+USER_OBJECT = UserObjectSchema()
+USER_OBJECTS = UserObjectSchema(many=True)
+
+
+def _success() -> fields.Boolean:
+    return fields.Boolean(required=True, metadata=_constant(True))
+
+
+class SuccessSchema(Strict):
+    success = _success()
+
+
+class UserResponseSchema(Strict):
+    success = _success()
+    payload = fields.Nested(UserObjectSchema, required=True)
+
+
+class UserPageSchema(Strict):
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    items = fields.List(fields.Nested(UserObjectSchema), required=True)
+
+
+class UserListResponseSchema(Strict):
+    success = _success()
+    payload = fields.Nested(UserPageSchema, required=True)
+
+
+class LoginPayloadSchema(Strict):
+    token = fields.String(required=True, metadata={"description": "The JWT for `X-Auth-Token`"})
+    user_type = fields.String(required=True, validate=validate.OneOf(USER_TYPES))
+    user = fields.Nested(UserObjectSchema, required=True)
+
+
+class LoginResponseSchema(Strict):
+    success = _success()
+    payload = fields.Nested(LoginPayloadSchema, required=True)
+
+
+class CreatedSchema(Strict):
+    success = _success()
+    object_id = fields.Integer(required=True, metadata={"description": "The new user's `user_id`"})
+
+
+class DeletedCountSchema(Strict):
+    deleted = fields.Integer(required=True, validate=validate.Range(min=0))
+    updated = fields.Integer(required=True, metadata=_constant(0))
+
+
+class DeletedSchema(Strict):
+    success = _success()
+    payload = fields.Nested(DeletedCountSchema, required=True)
+
+
+# --- operations -------------------------------------------------------------------------------------
+
+
+def _json(description: str, schema: Any) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _any_of(schemas: Sequence[type[Schema]]) -> Any:
+    return schemas[0] if len(schemas) == 1 else {"oneOf": list(schemas)}
+
+
+LOGIN_REFUSALS = {401: _json("Wrong credentials, or an inactive user", LoginRefusalSchema)}
+SERVER_ERRORS = {
+    500: _json("An unexpected failure (never a trace)", ServerErrorSchema),
+    503: _json("The database is unavailable (retry later)", ServerErrorSchema),
+}
+
+
+def documented(
+    description: str,
+    schema: type[Schema],
+    *,
+    invalid: Sequence[type[Schema]],
+    parameters: bool = False,
+    body: bool = False,
+    not_found: str = "",
+    refusals: dict[int, dict[str, Any]] | None = None,
+) -> Callable[[View], View]:
+    """Document a view's operation: its success, and every refusal it can answer.
+
+    Applied above ``@declare``, whose caller decides the security, the 401 and the 403.
+    ``invalid``: the bodies of its 400s; ``parameters``: it takes query or path parameters
+    (then a request line can be too long, 414); ``body``: it reads a JSON body (413 over
+    the gateway's limit); ``not_found``: when it answers 404; ``refusals``: other statuses.
+    """
+
+    def document(view: View) -> View:
+        endpoint: endpoints.Endpoint = getattr(view, endpoints.ATTRIBUTE)
+        responses: dict[int, Any] = {
+            200: _json(description, schema),
+            400: _json("A query parameter or a body field is invalid", _any_of(invalid)),
+        }
+        doc: dict[str, Any] = {"security": []}
+        if endpoint.caller != ANYONE:
+            doc["security"] = [{SECURITY_SCHEME: []}]
+            responses[401] = _json("No valid `X-Auth-Token`", TokenRefusalSchema)
+            if endpoint.caller != USER:
+                responses[403] = _json("The caller may not do this", ForbiddenSchema)
+        if not_found:
+            responses[404] = _json(not_found, NotFoundSchema)
+        if body:
+            responses[413] = _json("The body is larger than the gateway takes", FailureSchema)
+        if parameters:
+            responses[414] = _json("The request line is longer than 8 KiB", FailureSchema)
+        responses.update(refusals or {})
+        responses.update(SERVER_ERRORS)
+        doc["responses"] = dict(sorted(responses.items()))
+        return Blueprint.doc(**doc)(view)
+
+    return document
+
+
+def complete(app: Flask, blueprint: Blueprint) -> None:
+    """Add what no operation names: the schema of answers to requests no operation takes (404, 405)."""
+    spec = app.extensions["flask-smorest"]["blp_name_to_api"][blueprint.name].spec
+    spec.components.schema(
+        UNROUTED,
+        {
+            "oneOf": [
+                {"$ref": "#/components/schemas/NotFound"},
+                {"$ref": "#/components/schemas/Failure"},
+            ]
+        },
+    )

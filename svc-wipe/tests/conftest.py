@@ -1,4 +1,4 @@
-"""Fixtures of svc-wipe's in-process tests (Flask test client on SQLite)."""
+"""Fixtures of svc-wipe's in-process tests (Flask test client on SQLite, every answer held to the OpenAPI document)."""
 
 import shutil
 import sqlite3
@@ -8,9 +8,13 @@ from sqlalchemy import text
 
 from svc_wipe import auth, create_app
 from vendorkit import db
+from vendorkit.testing.openapi import documented_client, openapi_document
 
 # A client address that is not a policy host (TEST-NET-1).
 REMOTE_ADDRESS = "192.0.2.10"
+
+# Every answer under /api/v1 that a test client receives must be one the OpenAPI document allows.
+DocumentedClient = documented_client("/api/v1", fallback_schema="Message")
 
 DEMO_IDS = {"admin": 0, "helpdesk@example.com": 1, "example": 2, "alice@example.com": 3, "bob@example.org": 4}
 
@@ -34,7 +38,9 @@ def shared_app(tmp_path_factory, demo_database):
     """One app for the whole run (building one costs ~0.1 s); ``app`` resets its data before each test."""
     path = tmp_path_factory.mktemp("shared") / "wipe.db"
     shutil.copyfile(demo_database, path)
-    return create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True})
+    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True})
+    app.test_client_class = DocumentedClient
+    return app
 
 
 # Children first: the order in which the tables are emptied (and, reversed, refilled).
@@ -58,6 +64,24 @@ def app(shared_app, demo_database):
     finally:
         connection.close()
     return shared_app
+
+
+@pytest.fixture
+def make_app():
+    """``make_app(settings)``: an app of its own, whose test clients hold every answer to its document."""
+
+    def make(settings: dict):
+        built = create_app(settings)
+        built.test_client_class = DocumentedClient
+        return built
+
+    return make
+
+
+@pytest.fixture
+def openapi(app) -> dict:
+    """The OpenAPI document the app serves: the one every test client holds each answer to."""
+    return openapi_document(app)
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ import time
 import jwt
 import pytest
 
-from svc_wipe import create_app
-
 LOGIN = "/api/v1/login"
 PROFILE = "/api/v1/profile"
 LOGIN_FAILED = {"message": "Login failed", "error": "Invalid username or password"}
@@ -37,10 +35,8 @@ def test_login_returns_a_jwt_and_its_csrf_token(app, remote):
     assert "Set-Cookie" not in response.headers
 
 
-def test_login_token_lifetime_is_configurable(tmp_path):
-    app = create_app(
-        {"DATABASE_URL": f"sqlite:///{tmp_path}/t.db", "DEMO_DATA": True, "JWT_EXPIRES_AFTER": 60}
-    )
+def test_login_token_lifetime_is_configurable(tmp_path, make_app):
+    app = make_app({"DATABASE_URL": f"sqlite:///{tmp_path}/t.db", "DEMO_DATA": True, "JWT_EXPIRES_AFTER": 60})
     token = (
         app.test_client().post(LOGIN, data={"user": "admin", "pass": "admin-demo"}).json["grommunioAuthJwt"]
     )

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from svc_wipe import create_app, services
+from svc_wipe import services
 from vendorkit.testing import free_port
 
 WIPE = "/api/v1/service/wipe/alice@example.com"
@@ -55,9 +55,9 @@ def test_unhandled_error_is_500_without_traceback(remote, log_in, monkeypatch):
 
 
 @pytest.fixture
-def app_without_database():
+def app_without_database(make_app):
     """The service pointed at a PostgreSQL port where nothing listens."""
-    return create_app(
+    return make_app(
         {
             "DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none",
             "DEMO_DATA": False,
@@ -137,9 +137,9 @@ def test_history_records_the_forwarded_client(client, admin):
     assert history == [{"time": history[0]["time"], "remoteIP": "127.0.0.1", "status": 1}]
 
 
-def test_sync_policy_hosts_setting(tmp_path, demo_database):
+def test_sync_policy_hosts_setting(tmp_path, demo_database, make_app):
     shutil.copyfile(demo_database, tmp_path / "t.db")
-    app = create_app(
+    app = make_app(
         {
             "DATABASE_URL": f"sqlite:///{tmp_path}/t.db",
             "DEMO_DATA": True,

@@ -2,28 +2,32 @@
 
 from flask import Flask
 
-from svc_wipe import errors
-from svc_wipe.auth import TOKEN_COOKIE
+from svc_wipe import apidoc, auth, errors, schemas
 from svc_wipe.config import load_config
 from svc_wipe.demo import load_demo_data
-from svc_wipe.routes import blp
+from svc_wipe.routes import BLUEPRINTS
 from vendorkit.dialects.grommunio import GrommunioDialect
+from vendorkit.endpoints import ROUTED
 from vendorkit.factory import create_service_app
+
+# grommunio's order of refusals (docs/wipe.md sections 2 to 5): unknown path or
+# method, a required login, the input, then the caller's rights.
+CHECKS = (ROUTED, auth.logged_in, schemas.valid_input, auth.permitted)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the svc-wipe WSGI app; ``test_config`` overrides settings from the environment."""
     app = create_service_app(
         "svc_wipe",
-        title="grommunio admin API (subset)",
+        title=apidoc.TITLE,
         settings=load_config(test_config),
         dialect=GrommunioDialect(),
-        blueprints=[blp],
+        blueprints=BLUEPRINTS,
         demo_loader=load_demo_data,
         read_only_gets=True,
-        description="Device wipe status for grommunio-sync and administrators (document 000).",
-        # The login cookie, as the operations' "security" entries name it.
-        security_schemes={"JWTCookie": {"type": "apiKey", "in": "cookie", "name": TOKEN_COOKIE}},
+        description=apidoc.DESCRIPTION,
+        security_schemes=apidoc.SECURITY_SCHEMES,
+        checks=CHECKS,
     )
     errors.register(app)
     return app

@@ -1,22 +1,32 @@
-"""Who is calling: the login token (JWT + CSRF pair), the client address and the domain rights."""
+"""Who calls: the login token (JWT + CSRF pair), the client address, the domain rights, and the checks.
+
+Each view declares an ``Access`` (``vendorkit.endpoints.declare``). ``create_app``
+runs its checks before every view in grommunio's order (docs/wipe.md sections 2
+to 5): 404/405, 401 where a login is required (``logged_in``), 400 for input the
+view's schemas refuse (``schemas.valid_input``), 403 for a caller the endpoint
+does not admit (``permitted``). What depends on the record asked for (404, GET
+wipe's domain right, the password rule) follows in services.py.
+"""
 
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from flask import current_app, request
+from flask import current_app, g, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from svc_wipe.errors import not_logged_in
+from svc_wipe.errors import access_denied, not_logged_in
 from svc_wipe.models import Role, User, UserRole
 from vendorkit import db
 from vendorkit.admin import signing_secret
+from vendorkit.endpoints import Endpoint
 from vendorkit.netaddr import in_networks, parse_address
 from vendorkit.security import constant_time_equals
 from vendorkit.web import client_ip
@@ -113,30 +123,72 @@ class Caller:
     problem: str | None = None  # why ``user`` is None
 
 
-def current_caller(session: Session | None = None) -> Caller:
-    """The caller of the current request; non-GET requests must carry the CSRF header to be logged in."""
-    session = session or db.session()
-    config = current_app.config
-    address = client_ip()
-    policy_host = in_networks(parse_address(address), config["SYNC_POLICY_NETWORKS"])
-    try:
-        user = token_user(
-            session,
-            request.cookies.get(TOKEN_COOKIE),
-            signing_secret(config["SECRET_KEY"]),
-            request.headers.get(CSRF_HEADER),
-            check_csrf=request.method not in ("GET", "HEAD"),
-        )
-    except TokenRejected as rejected:
-        return Caller(address, policy_host, problem=rejected.reason)
-    return Caller(address, policy_host, user=user)
+def current_caller() -> Caller:
+    """The caller of the current request, looked up once; non-GET requests must carry the CSRF header to be logged in."""
+    if "caller" not in g:
+        config = current_app.config
+        address = client_ip()
+        policy_host = in_networks(parse_address(address), config["SYNC_POLICY_NETWORKS"])
+        try:
+            user = token_user(
+                db.session(),
+                request.cookies.get(TOKEN_COOKIE),
+                signing_secret(config["SECRET_KEY"]),
+                request.headers.get(CSRF_HEADER),
+                check_csrf=request.method not in ("GET", "HEAD"),
+            )
+            g.caller = Caller(address, policy_host, user=user)
+        except TokenRejected as rejected:
+            g.caller = Caller(address, policy_host, problem=rejected.reason)
+    return g.caller
 
 
-def require_login(caller: Caller) -> User:
-    """The logged-in user; 401 with the token problem otherwise."""
+# -- who may call an endpoint (its ``declare``), and the checks that hold it to that --------------
+
+
+class Access(enum.Enum):
+    """Who may call an endpoint."""
+
+    ANYONE = "anyone"  # POST /login
+    # The wipe endpoints: a policy host, or a logged-in caller (login is optional there).
+    SYNC_REPORT = "policy host or system administrator"
+    SYNC_READ = "policy host or admin of the user's domain"  # the domain is known after the user lookup
+    LOGGED_IN = "logged in"
+    DOMAIN_READ = "read right on the path's domain"
+    DOMAIN_WRITE = "write right on the path's domain"
+
+    @property
+    def login_required(self) -> bool:
+        """Whether a token problem is a 401 (otherwise it only means "not logged in")."""
+        return self in (Access.LOGGED_IN, Access.DOMAIN_READ, Access.DOMAIN_WRITE)
+
+
+def logged_in(endpoint: Endpoint | None) -> None:
+    """401 ``Access denied`` with the token problem, on an endpoint that requires a login."""
+    if endpoint is None or not endpoint.caller.login_required:
+        return
+    caller = current_caller()
     if caller.user is None:
         raise not_logged_in(caller.problem or NO_TOKEN)
-    return caller.user
+
+
+def permitted(endpoint: Endpoint | None) -> None:
+    """403 ``Access denied: <reason>`` for a caller the endpoint does not admit (docs/wipe.md sections 2 to 4)."""
+    if endpoint is None or endpoint.caller in (Access.ANYONE, Access.LOGGED_IN):
+        return
+    caller = current_caller()
+    access = endpoint.caller
+    if access in (Access.SYNC_REPORT, Access.SYNC_READ):
+        if caller.policy_host:
+            return
+        if caller.user is None:
+            raise access_denied(caller.problem or NO_TOKEN)
+        if access is Access.SYNC_REPORT and not caller.user.is_system_admin:
+            raise access_denied()
+        return
+    right = can_write_domain if access is Access.DOMAIN_WRITE else can_read_domain
+    if not right(db.session(), caller.user, request.view_args["domainID"]):
+        raise access_denied()
 
 
 def domain_role(session: Session, user: User, domain_id: int | None) -> Role | None:

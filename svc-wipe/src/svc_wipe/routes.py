@@ -1,214 +1,187 @@
-"""svc-wipe HTTP endpoints (thin views over services.py)."""
+"""svc-wipe HTTP endpoints: thin views declaring who calls, what they read and answer, over services.py."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from svc_wipe import services
-from svc_wipe.auth import CSRF_HEADER, TOKEN_COOKIE, current_caller, require_login
-from svc_wipe.errors import bad_request
-from svc_wipe.schemas import (
-    DeviceSyncListSchema,
-    DomainListSchema,
-    GrommunioErrorSchema,
-    LoginFormSchema,
-    LoginSchema,
-    MessageSchema,
-    NewUserSchema,
-    PaginationSchema,
-    ProfileSchema,
-    UserListSchema,
-    UserSchema,
-    WipeReportSchema,
-    WipeStatusSchema,
-    load,
-    parse_device_ids,
-)
-from vendorkit import bodies, db
-from vendorkit.web import media_type
+from svc_wipe import apidoc, schemas, services
+from svc_wipe.auth import TOKEN_COOKIE, Access, current_caller
+from svc_wipe.schemas import FORM, JSON, MULTIPART, NO_BODY
+from vendorkit import arguments, db
+from vendorkit.endpoints import declare
 
-blp = Blueprint("wipe", __name__, url_prefix="/api/v1", description="grommunio admin API (subset)")
-
-FORM_TYPES = ("", "application/x-www-form-urlencoded", "multipart/form-data")
-
-DEVICES_PARAMETER = {
-    "name": "devices",
-    "in": "query",
-    "description": "Restrict request to these device IDs (comma-separated and/or repeated)",
-    "schema": {"type": "array", "items": {"type": "string", "maxLength": 64}, "maxItems": 100},
-    "style": "form",
-    "explode": True,
-}
-CSRF_PARAMETER = {
-    "name": CSRF_HEADER,
-    "in": "header",
-    "description": "CSRF Token",
-    "schema": {"type": "string"},
-}
-TOKEN_SECURITY = [{"JWTCookie": []}]
+PREFIX = "/api/v1"
+# Flask's int converter; the variables carry the product's parameter names (domainID, userID).
+ID = "int(max=2147483647)"
 
 
-def json_body() -> object:
-    """The request's JSON document; 400 unless it is one, sent as application/json."""
-    raw = request.get_data(cache=True)
-    if not raw:
-        raise bad_request("The request body is missing")
-    if media_type() != "application/json":
-        raise bad_request("The request body must be sent as application/json")
-    try:
-        # Unstorable strings (NUL, lone surrogates) are refused per field, by the schemas.
-        return bodies.parse_json(raw, allow_lone_surrogates=True)
-    except bodies.MalformedInput:
-        raise bad_request("The request body is not valid JSON") from None
+def _blueprint(tag: tuple[str, str]):
+    name, description = tag
+    return arguments.blueprint(
+        name,
+        __name__,
+        read_body=schemas.read_json,
+        refuse=schemas.refuse,
+        url_prefix=PREFIX,
+        description=description,
+    )
 
 
-def devices_query() -> list[str] | None:
-    """The ``devices`` query parameter, validated (None when absent)."""
-    return parse_device_ids(request.args.getlist("devices"))
+# One blueprint per group of grommunio's own description: their names are its tags.
+service = _blueprint(apidoc.SERVICE)
+misc = _blueprint(apidoc.MISC)
+domain_users = _blueprint(apidoc.DOMAIN_USERS)
+BLUEPRINTS = (service, misc, domain_users)
+
+USER_NOT_FOUND = f"{apidoc.NOT_FOUND}: `User not found`"
+ID_NOT_FOUND = "`Resource not found` for an ID above 2147483647"
 
 
-@blp.route("/service/wipe/<username>")
+@service.route("/service/wipe/<username>", parameters=[apidoc.USERNAME])
 class WipeStatus(MethodView):
-    @blp.doc(parameters=[DEVICES_PARAMETER], security=[*TOKEN_SECURITY, {}])
-    @blp.response(200, WipeStatusSchema)
-    @blp.alt_response(400, schema=GrommunioErrorSchema, description="Validation of input parameters failed")
-    @blp.alt_response(403, schema=GrommunioErrorSchema, description="Access denied")
-    @blp.alt_response(404, schema=GrommunioErrorSchema, description="User not found")
-    def get(self, username: str):
+    @apidoc.operation(
+        "getUserDeviceWipeStatus",
+        refusals={400: apidoc.INVALID_REQUEST, 404: USER_NOT_FOUND},
+        parameters=[apidoc.DEVICES],
+    )
+    @service.arguments(schemas.DevicesQuerySchema, location="query")
+    @service.response(200, apidoc.WipeStatusSchema, description="List of devices returned")
+    @declare(Access.SYNC_READ)
+    def get(self, query: dict[str, Any], username: str):
         """Get device wipe status for user"""
-        device_ids = devices_query()
-        return {"data": services.wipe_status(db.session(), current_caller(), username, device_ids)}
+        caller = current_caller()
+        return {"data": services.wipe_status(db.session(), caller, username, query.get("devices"))}
 
-    @blp.doc(
-        parameters=[DEVICES_PARAMETER, CSRF_PARAMETER],
-        security=[*TOKEN_SECURITY, {}],
-        requestBody={"required": True, "content": {"application/json": {"schema": WipeReportSchema}}},
+    @apidoc.operation(
+        "setUserDeviceWipeStatus", refusals={404: USER_NOT_FOUND}, parameters=[apidoc.DEVICES], body=True
     )
-    @blp.response(201, MessageSchema, description="States changed")
-    @blp.alt_response(400, schema=GrommunioErrorSchema, description="Validation of input parameters failed")
-    @blp.alt_response(403, schema=GrommunioErrorSchema, description="Access denied")
-    @blp.alt_response(
-        404, schema=GrommunioErrorSchema, description="The requested resource could not be found"
-    )
-    def post(self, username: str):
+    @service.arguments(schemas.DevicesQuerySchema, location="query")
+    @service.arguments(schemas.WipeReportSchema)
+    @service.response(201, apidoc.MessageSchema, description="States changed")
+    @declare(Access.SYNC_REPORT, formats=(JSON,))
+    def post(self, query: dict[str, Any], report: dict[str, Any], username: str):
         """Set device wipe status for user"""
-        device_ids = devices_query()
-        report = load(WipeReportSchema(), json_body())
-        services.report_wipe_status(db.session(), current_caller(), username, device_ids, report)
+        with db.unit_of_work() as session:
+            services.report_wipe_status(session, current_caller(), username, query.get("devices"), report)
         return {"message": "Success."}
 
 
-@blp.route("/login")
+@misc.route("/login")
 class Login(MethodView):
-    @blp.doc(
-        requestBody={"content": {"application/x-www-form-urlencoded": {"schema": LoginFormSchema}}},
-        security=[{}, *TOKEN_SECURITY],
+    @apidoc.operation(
+        "postLogin",
+        refusals={
+            400: "`Incomplete login form` (a field missing, and no valid cookie to renew), or `Bad Request` "
+            "for a body that is not a form",
+            401: apidoc.LOGIN_FAILED,
+        },
+        body=True,
     )
-    @blp.response(200, LoginSchema)
-    @blp.alt_response(400, schema=GrommunioErrorSchema, description="Incomplete login form")
-    @blp.alt_response(401, schema=GrommunioErrorSchema, description="Login failed")
-    def post(self):
-        """Log in with user and password, or refresh the token of the grommunioAuthJwt cookie"""
-        if media_type() not in FORM_TYPES:
-            raise bad_request("The login form must be sent as application/x-www-form-urlencoded")
+    @misc.arguments(schemas.LoginFormSchema, location="form", required=False)
+    @misc.response(200, apidoc.LoginTokensSchema, description="Login successful")
+    @declare(Access.ANYONE, formats=(FORM, MULTIPART, NO_BODY))
+    def post(self, form: dict[str, str]):
+        """Login user"""
         session, config = db.session(), current_app.config
-        username, password = request.form.get("user"), request.form.get("pass")
+        username, password = form.get("user"), form.get("password")
         if username is None or password is None:
             return services.refresh_login(session, config, request.cookies.get(TOKEN_COOKIE))
         return services.login(session, config, username, password)
 
 
-@blp.route("/profile")
+@misc.route("/profile")
 class Profile(MethodView):
-    @blp.doc(security=TOKEN_SECURITY)
-    @blp.response(200, ProfileSchema)
-    @blp.alt_response(401, schema=GrommunioErrorSchema, description="Not logged in")
+    @apidoc.operation("getProfile")
+    @misc.response(200, apidoc.ProfileSchema, description="Profile data returned")
+    @declare(Access.LOGGED_IN)
     def get(self):
-        """The logged-in user and its capabilities"""
-        user = require_login(current_caller())
-        return services.profile(db.session(), user)
+        """Get information about currently logged in user"""
+        return services.profile(db.session(), current_caller().user)
 
 
-@blp.route("/domains")
+@misc.route("/domains")
 class Domains(MethodView):
-    @blp.doc(security=TOKEN_SECURITY)
-    @blp.response(200, DomainListSchema)
-    @blp.alt_response(401, schema=GrommunioErrorSchema, description="Not logged in")
+    @apidoc.operation("getUserDomains")
+    @misc.response(200, apidoc.DomainListSchema, description="List of domains")
+    @declare(Access.LOGGED_IN)
     def get(self):
-        """The domains the logged-in user may see"""
-        user = require_login(current_caller())
-        return services.domains(db.session(), user)
+        """Get list of domains the user has access to"""
+        return services.domains(db.session(), current_caller().user)
 
 
-@blp.route("/domains/<int(max=2147483647):domain_id>/users")
+@domain_users.route(f"/domains/<{ID}:domainID>/users", parameters=[apidoc.DOMAIN_ID])
 class DomainUsers(MethodView):
-    @blp.doc(
-        security=TOKEN_SECURITY,
-        parameters=[
-            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 50}},
-            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
-        ],
+    @apidoc.operation(
+        "getUsers", refusals={400: apidoc.INVALID_REQUEST, 404: f"{apidoc.NOT_FOUND}: {ID_NOT_FOUND}"}
     )
-    @blp.response(200, UserListSchema)
-    @blp.alt_response(401, schema=GrommunioErrorSchema, description="Not logged in")
-    @blp.alt_response(403, schema=GrommunioErrorSchema, description="No read right on the domain")
-    def get(self, domain_id: int):
-        """List the users of a domain, by ID"""
-        user = require_login(current_caller())
-        page = load(PaginationSchema(), request.args.to_dict())
-        return {"data": services.domain_users(db.session(), user, domain_id, page["limit"], page["offset"])}
+    @domain_users.arguments(schemas.PaginationSchema, location="query")
+    @domain_users.response(200, apidoc.UserListSchema, description="Data returned")
+    @declare(Access.DOMAIN_READ)
+    def get(self, page: dict[str, int], domainID: int):
+        """Get lists of users"""
+        return {"data": services.domain_users(db.session(), domainID, page["limit"], page["offset"])}
 
-    @blp.doc(
-        security=TOKEN_SECURITY,
-        parameters=[CSRF_PARAMETER],
-        requestBody={"required": True, "content": {"application/json": {"schema": NewUserSchema}}},
+    @apidoc.operation(
+        "postUser",
+        refusals={
+            400: f"{apidoc.INVALID_REQUEST}: `Bad Request` with `errors`; `Missing username`; `Invalid "
+            "domain`; `Domain specifications do not match`; `'<address>' is not a valid e-mail address`; "
+            "`Object violates database constraints (duplicate entry for key 'username')`",
+            404: f"{apidoc.NOT_FOUND}: {ID_NOT_FOUND}",
+        },
+        body=True,
     )
-    @blp.response(201, UserSchema)
-    @blp.alt_response(400, schema=GrommunioErrorSchema, description="Invalid user data")
-    @blp.alt_response(401, schema=GrommunioErrorSchema, description="Not logged in")
-    @blp.alt_response(403, schema=GrommunioErrorSchema, description="No write right on the domain")
-    def post(self, domain_id: int):
-        """Create a user in a domain"""
-        user = require_login(current_caller())
-        fields = load(NewUserSchema(), json_body())
-        return services.create_domain_user(db.session(), user, domain_id, fields)
+    @domain_users.arguments(schemas.NewUserSchema)
+    @domain_users.response(201, apidoc.UserSchema, description="User created")
+    @declare(Access.DOMAIN_WRITE, formats=(JSON,))
+    def post(self, fields: dict[str, Any], domainID: int):
+        """Create new user"""
+        with db.unit_of_work() as session:
+            return services.create_domain_user(session, domainID, fields)
 
 
-@blp.route("/domains/<int(max=2147483647):domain_id>/users/<int(max=2147483647):user_id>")
+@domain_users.route(
+    f"/domains/<{ID}:domainID>/users/<{ID}:userID>", parameters=[apidoc.USER_ID, apidoc.DOMAIN_ID]
+)
 class DomainUser(MethodView):
-    @blp.doc(security=TOKEN_SECURITY)
-    @blp.response(200, UserSchema)
-    @blp.alt_response(401, schema=GrommunioErrorSchema, description="Not logged in")
-    @blp.alt_response(403, schema=GrommunioErrorSchema, description="No read right on the domain")
-    @blp.alt_response(404, schema=GrommunioErrorSchema, description="User not found")
-    def get(self, domain_id: int, user_id: int):
-        """One user of a domain"""
-        user = require_login(current_caller())
-        return services.domain_user(db.session(), user, domain_id, user_id)
+    @apidoc.operation(
+        "getUser", refusals={404: f"{USER_NOT_FOUND} (also for a user of another domain), or {ID_NOT_FOUND}"}
+    )
+    @domain_users.response(200, apidoc.UserSchema, description="User data returned")
+    @declare(Access.DOMAIN_READ)
+    def get(self, domainID: int, userID: int):
+        """Get information about a specific user"""
+        return services.domain_user(db.session(), domainID, userID)
 
-    @blp.doc(security=TOKEN_SECURITY, parameters=[CSRF_PARAMETER])
-    @blp.response(200, MessageSchema)
-    @blp.alt_response(400, schema=GrommunioErrorSchema, description="Cannot delete superuser")
-    @blp.alt_response(401, schema=GrommunioErrorSchema, description="Not logged in")
-    @blp.alt_response(403, schema=GrommunioErrorSchema, description="No write right on the domain")
-    @blp.alt_response(404, schema=GrommunioErrorSchema, description="User not found")
-    def delete(self, domain_id: int, user_id: int):
-        """Delete a user of a domain with its devices"""
-        user = require_login(current_caller())
-        services.delete_domain_user(db.session(), user, domain_id, user_id)
+    @apidoc.operation(
+        "deleteUser",
+        refusals={
+            400: "`Cannot delete superuser` (user 0, `admin`)",
+            404: f"{apidoc.NOT_FOUND}: `User #<userID> not found`, or {ID_NOT_FOUND}",
+        },
+    )
+    @domain_users.response(200, apidoc.MessageSchema, description="User deleted (`isded`, sic)")
+    @declare(Access.DOMAIN_WRITE)
+    def delete(self, domainID: int, userID: int):
+        """Delete user"""
+        with db.unit_of_work() as session:
+            services.delete_domain_user(session, domainID, userID)
         return {"message": "isded"}
 
 
-@blp.route("/domains/<int(max=2147483647):domain_id>/users/<int(max=2147483647):user_id>/sync")
+@domain_users.route(
+    f"/domains/<{ID}:domainID>/users/<{ID}:userID>/sync", parameters=[apidoc.USER_ID, apidoc.DOMAIN_ID]
+)
 class DeviceSync(MethodView):
-    @blp.doc(security=TOKEN_SECURITY)
-    @blp.response(200, DeviceSyncListSchema)
-    @blp.alt_response(401, schema=GrommunioErrorSchema, description="Not logged in")
-    @blp.alt_response(403, schema=GrommunioErrorSchema, description="No read right on the domain")
-    @blp.alt_response(404, schema=GrommunioErrorSchema, description="User not found")
-    def get(self, domain_id: int, user_id: int):
-        """A user's devices with their wipe status and history"""
-        user = require_login(current_caller())
-        return {"data": services.device_sync(db.session(), user, domain_id, user_id)}
+    @apidoc.operation(
+        "getSyncedDevices",
+        refusals={404: f"{USER_NOT_FOUND} (also for a user of another domain), or {ID_NOT_FOUND}"},
+    )
+    @domain_users.response(200, apidoc.SyncedDeviceListSchema, description="Devices returned")
+    @declare(Access.DOMAIN_READ)
+    def get(self, domainID: int, userID: int):
+        """Get status of synced devices"""
+        return {"data": services.device_sync(db.session(), domainID, userID)}

@@ -1,4 +1,4 @@
-"""What the endpoints do: plain functions over a Session, raising ApiError for the refusals."""
+"""What the endpoints do: plain functions over the request's Session (never committing), raising ApiError."""
 
 from __future__ import annotations
 
@@ -13,8 +13,17 @@ from sqlalchemy.orm import Session
 
 from svc_wipe import auth
 from svc_wipe.auth import Caller, find_user
-from svc_wipe.errors import INSUFFICIENT_PERMISSIONS, ApiError, access_denied
-from svc_wipe.models import REMOTE_IP_MAX, USERNAME_MAX, Device, DeviceHistory, Domain, User, UserRole
+from svc_wipe.errors import ApiError, access_denied
+from svc_wipe.models import (
+    REMOTE_IP_MAX,
+    SYSTEM_ADMIN_ID,
+    USERNAME_MAX,
+    Device,
+    DeviceHistory,
+    Domain,
+    User,
+    UserRole,
+)
 from vendorkit.admin import signing_secret
 from vendorkit.security import hash_secret, verify_secret
 
@@ -69,9 +78,11 @@ def _utc(seconds: int | None) -> datetime:
 
 
 def wipe_status(session: Session, caller: Caller, username: str, device_ids: list[str] | None) -> dict:
-    """The wipe status of ``username``'s devices (the listed ones, or all); reads change nothing."""
-    if not caller.policy_host and caller.user is None:
-        raise access_denied(caller.problem or auth.NO_TOKEN)
+    """The wipe status of ``username``'s devices (the listed ones, or all); reads change nothing.
+
+    The caller is a policy host or logged in (``auth.permitted``); a logged-in one must
+    also hold a right on the user's domain, known only now.
+    """
     owner = find_user(session, username)
     if owner is None:
         raise ApiError(404, "User not found")
@@ -88,9 +99,7 @@ def wipe_status(session: Session, caller: Caller, username: str, device_ids: lis
 def report_wipe_status(
     session: Session, caller: Caller, username: str, device_ids: list[str] | None, report: dict[str, Any]
 ) -> None:
-    """Set the wipe status of ``username``'s devices and record it in their history, all or nothing."""
-    if not caller.policy_host and not (caller.user is not None and caller.user.is_system_admin):
-        raise access_denied(caller.problem if caller.user is None else INSUFFICIENT_PERMISSIONS)
+    """Set the wipe status of ``username``'s devices and record it in their history (the caller's transaction)."""
     owner = find_user(session, username)
     if owner is None:
         raise ApiError(404, "User not found")
@@ -133,7 +142,6 @@ def report_wipe_status(
     for device in targets:
         device.status = status
         session.add(DeviceHistory(device_ref=device.id, time=moment, remote_ip=remote_ip, status=status))
-    session.commit()
 
 
 # -- login and profile -----------------------------------------------------------------------
@@ -176,16 +184,6 @@ def domains(session: Session, user: User) -> dict[str, Any]:
 # -- users of a domain -----------------------------------------------------------------------
 
 
-def _require_read(session: Session, user: User, domain_id: int) -> None:
-    if not auth.can_read_domain(session, user, domain_id):
-        raise access_denied()
-
-
-def _require_write(session: Session, user: User, domain_id: int) -> None:
-    if not auth.can_write_domain(session, user, domain_id):
-        raise access_denied()
-
-
 def _domain_user(session: Session, domain_id: int, user_id: int) -> User:
     user = session.scalar(select(User).where(User.id == user_id, User.domain_id == domain_id))
     if user is None:
@@ -193,20 +191,14 @@ def _domain_user(session: Session, domain_id: int, user_id: int) -> User:
     return user
 
 
-def domain_users(
-    session: Session, user: User, domain_id: int, limit: int, offset: int
-) -> list[dict[str, Any]]:
+def domain_users(session: Session, domain_id: int, limit: int, offset: int) -> list[dict[str, Any]]:
     """A page of the domain's users, by ID."""
-    _require_read(session, user, domain_id)
     query = select(User).where(User.domain_id == domain_id).order_by(User.id).limit(limit).offset(offset)
     return [user_object(member) for member in session.scalars(query)]
 
 
-def create_domain_user(
-    session: Session, user: User, domain_id: int, fields: dict[str, Any]
-) -> dict[str, Any]:
+def create_domain_user(session: Session, domain_id: int, fields: dict[str, Any]) -> dict[str, Any]:
     """Create a user in the domain; ``username`` is a local part or an address in this domain."""
-    _require_write(session, user, domain_id)
     username = fields.get("username")
     if not username:
         raise ApiError(400, "Missing username")
@@ -231,10 +223,9 @@ def create_domain_user(
     )
     session.add(new_user)
     try:
-        session.commit()
+        session.flush()
     except IntegrityError:
-        # Created concurrently by another request since the check above.
-        session.rollback()
+        # Created concurrently by another request since the check above (the unit of work rolls back).
         raise _username_taken() from None
     return user_object(new_user)
 
@@ -243,28 +234,23 @@ def _username_taken() -> ApiError:
     return ApiError(400, "Object violates database constraints (duplicate entry for key 'username')")
 
 
-def domain_user(session: Session, user: User, domain_id: int, user_id: int) -> dict[str, Any]:
+def domain_user(session: Session, domain_id: int, user_id: int) -> dict[str, Any]:
     """One user of the domain."""
-    _require_read(session, user, domain_id)
     return user_object(_domain_user(session, domain_id, user_id))
 
 
-def delete_domain_user(session: Session, user: User, domain_id: int, user_id: int) -> None:
+def delete_domain_user(session: Session, domain_id: int, user_id: int) -> None:
     """Delete a user of the domain with its devices and their history (the database cascades)."""
-    _require_write(session, user, domain_id)
-    if user_id == 0:
+    if user_id == SYSTEM_ADMIN_ID:
         raise ApiError(400, "Cannot delete superuser")
     # One statement: of two concurrent deletes, the second finds no row.
     result = session.execute(delete(User).where(User.id == user_id, User.domain_id == domain_id))
     if result.rowcount == 0:
-        session.rollback()
         raise ApiError(404, f"User #{user_id} not found")
-    session.commit()
 
 
-def device_sync(session: Session, user: User, domain_id: int, user_id: int) -> list[dict[str, Any]]:
+def device_sync(session: Session, domain_id: int, user_id: int) -> list[dict[str, Any]]:
     """The user's devices with their wipe status and history (oldest first)."""
-    _require_read(session, user, domain_id)
     owner = _domain_user(session, domain_id, user_id)
     devices = sorted(
         session.scalars(select(Device).where(Device.user_id == owner.id)), key=lambda d: d.device_id

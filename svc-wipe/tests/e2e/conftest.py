@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from vendorkit.testing import HttpResult, ServerProcess, http_request
+from vendorkit.testing.openapi import check_response
 
 OTHER_HOST = "127.0.0.2"  # another loopback address: not a policy host
 
@@ -30,13 +31,37 @@ def wipe(stack) -> ServerProcess:
     return stack.start("wipe")
 
 
+def openapi_of(service: ServerProcess) -> dict:
+    """The OpenAPI document a running svc-wipe serves."""
+    response = http_request("GET", f"{service.url}/openapi.json", timeout=20)
+    assert response.status == 200, response.text
+    return response.json()
+
+
 @pytest.fixture(scope="session")
-def api(stack, wipe) -> Callable[..., HttpResult]:
-    """``api(method, path, login=..., source=..., ...)`` through the gateway."""
+def wipe_openapi(wipe) -> dict:
+    """The OpenAPI document of the stack's svc-wipe."""
+    return openapi_of(wipe)
+
+
+@pytest.fixture(scope="session")
+def api(stack, wipe, wipe_openapi) -> Callable[..., HttpResult]:
+    """``api(method, path, login=..., source=..., ...)`` through the gateway; every answer is held to the document."""
 
     def call(method: str, path: str, *, login: Login | None = None, headers=None, **kwargs) -> HttpResult:
         headers = {**(login.headers() if login else {}), **(headers or {})}
-        return http_request(method, stack.url(path), headers=headers, **kwargs)
+        result = http_request(method, stack.url(path), headers=headers, **kwargs)
+        if method.upper() != "HEAD":
+            check_response(
+                wipe_openapi,
+                method,
+                path.split("?", 1)[0],
+                result.status,
+                result.headers["Content-Type"],
+                result.body,
+                fallback_schema="Message",
+            )
+        return result
 
     return call
 

@@ -2,13 +2,13 @@
 
 import copy
 import json
-import re
 import sys
 
 import pytest
 from openapi_spec_validator import validate
 
-from vendorkit.testing.openapi import check_response
+from vendorkit.testing.openapi import check_response, served_operations
+from vendorkit.testing.openapi import operations as all_operations
 
 API = "/AktionNEXT/API"
 
@@ -27,11 +27,10 @@ def document(shared_app):
 
 
 def operations(document):
+    """The document's operations by (path below the API root, method)."""
     return {
         (path.removeprefix(API), method): operation
-        for path, item in document["paths"].items()
-        for method, operation in item.items()
-        if method != "parameters"
+        for (path, method), operation in all_operations(document).items()
     }
 
 
@@ -48,12 +47,7 @@ def test_the_document_is_valid_openapi_3(document):
 
 
 def test_the_documented_operations_are_exactly_the_routes_served(shared_app, document):
-    served = {
-        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule).removeprefix(API), method.lower())
-        for rule in shared_app.url_map.iter_rules()
-        if rule.rule.startswith(API + "/")
-        for method in rule.methods - {"HEAD", "OPTIONS"}
-    }
+    served = {(path.removeprefix(API), method) for path, method in served_operations(shared_app, API + "/")}
     assert served == set(operations(document)) == TOKEN_OPERATIONS | {("/login", "post")}
 
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from vendorkit.testing.openapi import check_response
+from vendorkit.testing.openapi import check_response, operations, served_operations
 
 UNROUTED = "Unrouted"
 SCHEMAS = "#/components/schemas/"
@@ -22,15 +22,6 @@ def ref(name: str) -> dict:
     return {"$ref": SCHEMAS + name}
 
 
-def operations(document):
-    return {
-        (path, method): operation
-        for path, item in document["paths"].items()
-        for method, operation in item.items()
-        if method != "parameters"
-    }
-
-
 def json_schema(response):
     return response["content"]["application/json"]["schema"]
 
@@ -41,12 +32,7 @@ def test_the_document_is_valid_openapi_3(openapi):
 
 
 def test_the_operations_are_exactly_the_routes_served(app, openapi):
-    served = {
-        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
-        for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/v1/")
-        for method in rule.methods - {"HEAD", "OPTIONS"}
-    }
+    served = served_operations(app, "/v1/")
     assert served == set(operations(openapi))
     assert len(served) == 7
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import (
     ignored_auth,
@@ -37,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from vendorkit.testing import http_request
-from vendorkit.testing.fuzz import examples_per_operation, fuzz_every_operation
+from vendorkit.testing.fuzz import examples_per_operation, fuzz_every_operation, gateway_schema
 
 from .conftest import API
 
@@ -68,9 +67,7 @@ def fuzzed(stack, tmp_path_factory):
 def agenda_schema(fuzzed):
     """svc-agenda's OpenAPI document, as the service itself serves it, aimed at its gateway."""
     service, gateway, _ = fuzzed
-    schema = schemathesis.openapi.from_url(f"{service.url}/openapi.json")
-    schema.config.update(base_url=gateway.url)
-    return schema
+    return gateway_schema(service.url, gateway.url)
 
 
 def excluded_checks(case) -> list:

@@ -17,12 +17,11 @@ checks hold those answers to it.
 from __future__ import annotations
 
 import pytest
-import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from vendorkit.testing import http_request
-from vendorkit.testing.fuzz import examples_per_operation, fuzz_every_operation
+from vendorkit.testing.fuzz import examples_per_operation, fuzz_every_operation, gateway_schema
 
 from .conftest import b64
 
@@ -66,9 +65,7 @@ def fuzzed(stack, tmp_path_factory):
 def offboard_schema(fuzzed):
     """svc-offboard's OpenAPI document, as the service itself serves it, aimed at its gateway."""
     service, gateway, _ = fuzzed
-    schema = schemathesis.openapi.from_url(f"{service.url}/openapi.json")
-    schema.config.update(base_url=gateway.url)
-    return schema
+    return gateway_schema(service.url, gateway.url)
 
 
 @pytest.mark.parametrize("mode", list(GenerationMode), ids=lambda mode: mode.value)

@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -17,6 +18,22 @@ from schemathesis import GenerationMode
 # How a message is framed on the wire is the HTTP layer's business, never an API's: a generated
 # value there only tests the servers' parsers (the gateway's own tests do that).
 FRAMING_HEADERS = frozenset({"transfer-encoding", "content-length", "connection", "host", "te", "upgrade"})
+
+
+# What the gateway's HTTP layer answers a request it refuses before any API sees it (an
+# over-long request line): a rejection of a schema-violating request as good as a 400.
+GATEWAY_REJECTIONS = (414,)
+
+
+def gateway_schema(service_url: str, gateway_url: str) -> Any:
+    """The service's OpenAPI document, as the service itself serves it, aimed at its gateway."""
+    schema = schemathesis.openapi.from_url(f"{service_url}/openapi.json")
+    schema.config.update(base_url=gateway_url)
+    rejection = schema.config.checks.negative_data_rejection
+    schema.config.checks.negative_data_rejection = type(rejection)(
+        expected_statuses=[*rejection.expected_statuses, *GATEWAY_REJECTIONS]
+    )
+    return schema
 
 
 def randomized() -> bool:

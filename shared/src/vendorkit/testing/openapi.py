@@ -25,6 +25,7 @@ from vendorkit.xmlsafe import parse_xml
 UNROUTED_STATUSES = (401, 404, 405, 406)
 EXTENSION_KEY = "vendorkit.testing.openapi"
 PARAMETER = re.compile(r"\{([^}/]+)\}")
+FLASK_PARAMETER = re.compile(r"<(?:[^:>]+:)?(\w+)>")  # <int:user_id> -> {user_id}
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,26 @@ def _check_body(
 def _check_xml_root(where: str, body: bytes, *roots: str) -> None:
     element = parse_xml(body)
     assert element.tag in roots, f"{where}: XML root <{element.tag}>, documented {roots}"
+
+
+def operations(openapi: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every operation of the document by (path template, lower-case method)."""
+    return {
+        (path, method): operation
+        for path, item in openapi["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
+
+
+def served_operations(app: Flask, *api_roots: str) -> set[tuple[str, str]]:
+    """(path template, lower-case method) of every route ``app`` serves under ``api_roots``, as OpenAPI spells it."""
+    return {
+        (FLASK_PARAMETER.sub(r"{\1}", rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(api_roots)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
 
 
 def openapi_document(app: Flask) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The emulator's cost: gateway throughput with the request journal on against off, and a whole-stack reset.
 
-    .venv/bin/python bench/journal_bench.py [--duration 4] [--rounds 5] [--connections 32] [--resets 20]
+    .venv/bin/python bench/journal_bench.py [--duration 4] [--rounds 5] [--connections 32] [--resets 20] [--shared]
 
 Part 1 runs two gateway processes side by side, identical but for
 ``journal.capacity`` (0 against 1000), before the benchmark's minimal upstream
@@ -13,6 +13,14 @@ journal-on / journal-off of throughput and of requests served per CPU second
 (the aim: at least 0.90 for both, i.e. under 10 % lost). On a busy machine the
 CPU ratio is the steadier of the two, since other processes' load does not
 enter it.
+
+With ``--shared``, the same comparison runs again with two workers per gateway
+(``--workers 2``), where the journal and faults are one state for both: counting
+in memory (the workers share the state keeper's state) against the same two
+workers with the emulator off (admin and journal), and on Redis against Redis
+with the emulator off.
+The CPU figures then add up the gateway's whole process tree (workers and
+keeper; Redis's own CPU is not counted).
 
 Part 2 starts the five vendor services (``ADMIN_API=1``, SQLite in a temporary
 folder, demo data) behind a gateway with the admin API on, and times
@@ -39,7 +47,7 @@ import yaml
 from gateway_bench import HERE, Target, require
 from reset_bench import percentile, start
 
-from vendorkit.testing import ServerProcess, free_port, http_request
+from vendorkit.testing import RedisServer, ServerProcess, free_port, http_request
 
 ROUTES = {
     "wipe": ("/api/v1/", "grommunio"),
@@ -77,9 +85,17 @@ def run_wrk(url: str, duration: int, connections: int, extra: list[str] = ()) ->
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User and system CPU time a process and its living descendants (workers, state keeper) have used so far."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += cpu_seconds(int(child))
+    except OSError:  # a process that ended meanwhile
+        pass
+    return total
 
 
 def loaded(target: Target, duration: int, connections: int, extra: list[str]) -> dict[str, float]:
@@ -91,11 +107,11 @@ def loaded(target: Target, duration: int, connections: int, extra: list[str]) ->
     return figures
 
 
-def gateway_config(upstream_port: int, capacity: int) -> dict:
+def gateway_config(upstream_port: int, capacity: int, storage: str = "memory://", admin: bool = True) -> dict:
     return {
         "trusted_proxies": ["127.0.0.1/32"],
-        "rate_limit_storage": "memory://",
-        "admin": {"enabled": True, "allow": ["127.0.0.1/32"]},
+        "rate_limit_storage": storage,
+        "admin": {"enabled": admin, "allow": ["127.0.0.1/32"]},
         "journal": {"capacity": capacity},
         "routes": [
             {
@@ -109,16 +125,16 @@ def gateway_config(upstream_port: int, capacity: int) -> dict:
     }
 
 
-def gateway_target(label: str, config: dict, workdir: Path) -> Target:
+def gateway_target(label: str, config: dict, workdir: Path, workers: int = 1) -> Target:
     path = workdir / f"{label}.yaml"
     path.write_text(yaml.safe_dump(config))
     port = free_port()
-    command = [sys.executable, "-m", "gateway", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    command = [sys.executable, "-m", "gateway", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     return Target(label, command, port, {"GATEWAY_CONFIG": str(path), "LOG_LEVEL": "WARNING"})
 
 
 def throughput(args: argparse.Namespace, workdir: Path) -> None:
-    """Part 1: journal on against off."""
+    """Part 1: journal on against off (and with ``--shared``, two workers sharing the state)."""
     upstream_port = free_port()
     upstream = Target(
         "upstream",
@@ -127,13 +143,39 @@ def throughput(args: argparse.Namespace, workdir: Path) -> None:
         upstream_port,
         {"PYTHONPATH": str(HERE)},
     )  # fmt: skip
-    targets = [
-        gateway_target("journal-off", gateway_config(upstream_port, 0), workdir),
-        gateway_target("journal-on", gateway_config(upstream_port, 1000), workdir),
-    ]
+    upstream.start(workdir / "upstream.log")
+    try:
+        targets = [
+            gateway_target("journal-off", gateway_config(upstream_port, 0), workdir),
+            gateway_target("journal-on", gateway_config(upstream_port, 1000), workdir),
+        ]
+        compare(args, workdir, targets, [("journal-on", "journal-off")])
+        if not args.shared:
+            return
+        redis = RedisServer()
+        redis.start()
+        try:
+            targets = [
+                gateway_target("2w-off", gateway_config(upstream_port, 0, admin=False), workdir, 2),
+                gateway_target("2w-keeper", gateway_config(upstream_port, 1000), workdir, 2),
+                gateway_target(
+                    "2w-redis-off", gateway_config(upstream_port, 0, redis.url, admin=False), workdir, 2
+                ),
+                gateway_target("2w-redis-on", gateway_config(upstream_port, 1000, redis.url), workdir, 2),
+            ]
+            compare(args, workdir, targets, [("2w-keeper", "2w-off"), ("2w-redis-on", "2w-redis-off")])
+        finally:
+            redis.stop()
+    finally:
+        upstream.stop()
+
+
+def compare(
+    args: argparse.Namespace, workdir: Path, targets: list[Target], pairs: list[tuple[str, str]]
+) -> None:
+    """Load ``targets`` in turn, round by round; print their figures and the on / off ratio of each pair."""
     script = workdir / "post.lua"
     script.write_text(POST_SCRIPT)
-    upstream.start(workdir / "upstream.log")
     try:
         for target in targets:
             target.start(workdir / f"{target.label}.log")
@@ -147,8 +189,11 @@ def throughput(args: argparse.Namespace, workdir: Path) -> None:
                     results[(target.label, kind)].append(
                         loaded(target, args.duration, args.connections, extra)
                     )
-        journal = http_request("GET", f"http://127.0.0.1:{targets[1].port}/_gateway/requests?limit=1")
-        assert "hunter2-bench" not in journal.text, "a password reached the journal"
+        for on, _off in pairs:
+            port = next(t.port for t in targets if t.label == on)
+            journal = http_request("GET", f"http://127.0.0.1:{port}/_gateway/requests?limit=1")
+            assert journal.json()["count"] == 1, f"{on}: nothing in the journal"
+            assert "hunter2-bench" not in journal.text, "a password reached the journal"
         print(
             f"\nThroughput, {args.rounds} rounds x {args.duration} s at {args.connections} connections (medians)"
         )
@@ -159,18 +204,18 @@ def throughput(args: argparse.Namespace, workdir: Path) -> None:
             cpu = statistics.median(r["cpu_us"] for r in runs)
             errors = sum(r["errors"] for r in runs)
             print(f"{label:<14}{kind:<12}{rps:>10.0f}{p99:>10.2f}{cpu:>12.1f}{errors:>8.0f}")
-        for kind in kinds:
-            pairs = list(zip(results[("journal-on", kind)], results[("journal-off", kind)], strict=True))
-            throughput_ratio = statistics.median(on["rps"] / off["rps"] for on, off in pairs)
-            cpu_ratio = statistics.median(off["cpu_us"] / on["cpu_us"] for on, off in pairs)
-            print(
-                f"journal on / off, {kind}: throughput {throughput_ratio:.3f}, "
-                f"requests per CPU second {cpu_ratio:.3f} (medians of per-round ratios)"
-            )
+        for on_label, off_label in pairs:
+            for kind in kinds:
+                rounds = list(zip(results[(on_label, kind)], results[(off_label, kind)], strict=True))
+                throughput_ratio = statistics.median(on["rps"] / off["rps"] for on, off in rounds)
+                cpu_ratio = statistics.median(off["cpu_us"] / on["cpu_us"] for on, off in rounds)
+                print(
+                    f"{on_label} / {off_label}, {kind}: throughput {throughput_ratio:.3f}, "
+                    f"requests per CPU second {cpu_ratio:.3f} (medians of per-round ratios)"
+                )
     finally:
         for target in targets:
             target.stop()
-        upstream.stop()
 
 
 def whole_stack_reset(args: argparse.Namespace, workdir: Path) -> None:
@@ -232,6 +277,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--resets", type=int, default=20)
+    parser.add_argument(
+        "--shared", action="store_true", help="also measure two workers sharing the state (keeper, Redis)"
+    )
     args = parser.parse_args()
     require("wrk")
     with tempfile.TemporaryDirectory(prefix="journal-bench-") as folder:

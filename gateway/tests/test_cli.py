@@ -41,14 +41,3 @@ def test_an_invalid_config_exits_non_zero_naming_the_field(tmp_path, monkeypatch
     monkeypatch.setenv("GATEWAY_CONFIG", str(bad))
     assert main(["--bind", "127.0.0.1:0"]) == 2
     assert "routes[0].dialect" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("section", ["admin: {enabled: true}", "journal: {capacity: 10}"])
-def test_several_workers_refuse_the_emulator_state(tmp_path, monkeypatch, capsys, section):
-    config = tmp_path / "gateway.yaml"
-    config.write_text(
-        f"{section}\nroutes:\n  - {{name: x, prefixes: [/x/], dialect: dnl, upstreams: [http://127.0.0.1:9]}}\n"
-    )
-    monkeypatch.setenv("GATEWAY_CONFIG", str(config))
-    assert main(["--bind", "127.0.0.1:0", "--workers", "2"]) == 2
-    assert "--workers 1" in capsys.readouterr().err

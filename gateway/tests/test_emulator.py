@@ -202,6 +202,19 @@ def test_long_bodies_are_truncated_and_binary_ones_base64(make_gateway, upstream
     assert (long["request"]["body"], long["request"]["truncated"]) == ("01234567", True)
 
 
+def test_a_body_longer_than_the_limit_is_redacted_then_cut_and_never_held_whole(make_gateway, upstream):
+    gateway, client = make_gateway(
+        route(upstreams=[upstream]), admin=ADMIN["admin"], journal={"capacity": 10, "max_body_bytes": 40}
+    )
+    body = json.dumps({"password": "hunter2", "padding": "x" * 200})
+    client.post("/api/v1/long", data=body, headers={"Content-Type": "application/json"})
+    [record] = gateway.emulator.journal.records
+    assert len(record.request_body) == 40 and b"hunter2" not in record.request_body
+    [entry] = entries(client)
+    assert entry["request"]["body"] == '{"password": "[redacted]", "padding": "x'
+    assert entry["request"]["truncated"] is True
+
+
 # -- redaction ------------------------------------------------------------------------------
 
 

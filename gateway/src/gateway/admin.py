@@ -14,9 +14,10 @@ import logging
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from gateway.faults import FaultBook, FaultError, parse_fault
+from gateway.faults import FaultError, parse_fault
 from gateway.journal import FilterError, Journal, parse_filters
 from gateway.ratelimit import StorageUnavailable
+from gateway.state import LocalState, StateUnavailable, state_for
 from vendorkit.netaddr import in_networks, parse_address
 
 if TYPE_CHECKING:
@@ -69,13 +70,27 @@ def _document(request: GatewayRequest, *, optional: bool = False) -> Any:
 
 
 class Emulator:
-    """The journal and faults of one gateway, and its admin endpoints."""
+    """The journal and faults of one gateway, and its admin endpoints.
+
+    ``state`` is where they live (gateway.state): this process, or, shared by
+    several workers or replicas, Redis or the state keeper. ``journal`` is the
+    journal the request path appends to directly when it lives in this process;
+    with a shared state it is off, and ``shared_journal`` says that entries go
+    to ``state.add`` before the reply goes out.
+    """
 
     def __init__(self, gateway: Gateway):
         self.gateway = gateway
         self.config = gateway.config.admin
-        self.journal = Journal(gateway.config.journal.capacity, gateway.config.journal.max_body_bytes)
-        self.faults = FaultBook()
+        self.state = state_for(gateway.config)
+        if isinstance(self.state, LocalState):
+            self.journal = self.state.journal
+            self.shared_journal = False
+        else:
+            self.journal = Journal(0, gateway.config.journal.max_body_bytes)
+            self.shared_journal = gateway.config.journal.capacity > 0
+            if hasattr(self.state, "catch_up"):
+                gateway.limiter.resets = self.state
         self._read_timeouts = {name: rt.route.timeouts.read for name, rt in gateway.routes.items()}
 
     # -- who may use it ---------------------------------------------------------
@@ -106,41 +121,45 @@ class Emulator:
             return await self._dispatch(request)
         except BadRequest as exc:
             return _message(400, str(exc))
+        except StateUnavailable as exc:
+            log.warning("emulator state unavailable: %s", exc)
+            return _message(503, "The emulator's shared state is unavailable; try again shortly")
 
     async def _dispatch(self, request: GatewayRequest) -> Reply:
         path, method = request.path, request.method
         if path == "/_gateway/requests":
             if method in ("GET", "HEAD"):
-                return self.list_requests(request)
+                return await self.list_requests(request)
             if method == "DELETE":
-                self.journal.clear()
+                await self.state.clear_journal()
                 return _json(204)
             return _not_allowed("GET, HEAD, DELETE")
         if path.startswith("/_gateway/requests/"):
             if method not in ("GET", "HEAD"):
                 return _not_allowed("GET, HEAD")
-            entry = self.journal.get(path.removeprefix("/_gateway/requests/"))
+            entry = await self.state.get(path.removeprefix("/_gateway/requests/"))
             return _json(200, entry) if entry else _message(404, "No such request in the journal")
         if path == "/_gateway/faults":
             if method in ("GET", "HEAD"):
-                return _json(200, {"faults": [f.document() for f in self.faults.faults]})
+                return _json(200, {"faults": await self.state.list_faults()})
             if method == "POST":
                 try:
                     fields = parse_fault(_document(request), self._read_timeouts)
                 except FaultError as exc:
                     raise BadRequest(str(exc)) from None
-                return _json(201, self.faults.create(fields).document())
+                return _json(201, await self.state.create_fault(fields))
             if method == "DELETE":
-                self.faults.clear()
+                await self.state.clear_faults()
                 return _json(204)
             return _not_allowed("GET, HEAD, POST, DELETE")
         if path.startswith("/_gateway/faults/"):
             fault_id = path.removeprefix("/_gateway/faults/")
             if method in ("GET", "HEAD"):
-                fault = self.faults.get(fault_id)
-                return _json(200, fault.document()) if fault else _message(404, "No such fault")
+                fault = await self.state.get_fault(fault_id)
+                return _json(200, fault) if fault else _message(404, "No such fault")
             if method == "DELETE":
-                return _json(204) if self.faults.remove(fault_id) else _message(404, "No such fault")
+                removed = await self.state.remove_fault(fault_id)
+                return _json(204) if removed else _message(404, "No such fault")
             return _not_allowed("GET, HEAD, DELETE")
         if path == "/_gateway/reset":
             if method != "POST":
@@ -156,7 +175,7 @@ class Emulator:
 
     # -- journal ------------------------------------------------------------------
 
-    def list_requests(self, request: GatewayRequest) -> Reply:
+    async def list_requests(self, request: GatewayRequest) -> Reply:
         """``GET /_gateway/requests``: the newest entries matching the query's filters."""
         query = request.target.split("?", 1)[1] if "?" in request.target else ""
         try:
@@ -166,7 +185,7 @@ class Emulator:
             raise BadRequest(str(exc)) from None
         if filters.get("route") is not None and filters["route"] not in self.gateway.routes:
             raise BadRequest(f"route: expected one of {', '.join(self.gateway.routes)}")
-        found = self.journal.find(filters) if self.journal.enabled else []
+        found = await self.state.find(filters)
         return _json(200, {"requests": found, "count": len(found)})
 
     # -- the services' own admin paths ---------------------------------------------
@@ -210,13 +229,14 @@ class Emulator:
         results = await asyncio.gather(
             *(self._service(self.gateway.routes[name], "POST", "/_admin/reset") for name in names)
         )
-        self.journal.clear(scope)
-        self.faults.clear(scope)
+        await self.state.clear_journal(scope)
+        await self.state.clear_faults(scope)
         try:
             await self.gateway.limiter.clear(scope)
         except StorageUnavailable as exc:
             log.warning("could not clear rate-limit counters: %s", exc)
             return _message(503, "The rate-limit storage is unavailable; counters were not cleared")
+        await self.state.counters_cleared(scope)
         failed = [
             name for name, result in zip(names, results, strict=True) if result is None or result[0] != 200
         ]

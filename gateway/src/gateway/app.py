@@ -29,6 +29,7 @@ from gateway.admin import Emulator, is_admin_path
 from gateway.client import ConnectFailed, ConnectionBroken, ReadTimedOut, UpstreamResponse
 from gateway.config import GatewayConfig, Override, Route, load_config
 from gateway.faults import Fault
+from gateway.journal import Record, record_of
 from gateway.metrics import Metrics
 from gateway.ratelimit import Decision, RateLimiter, StorageUnavailable
 from gateway.upstreams import Resolver, UpstreamSet, system_resolver
@@ -303,6 +304,12 @@ class Gateway:
             asyncio.get_running_loop().call_soon(self.log, reply, request, client, request_id, duration)
         else:
             self.metrics.observe(reply.route or "(none)", reply.status, duration)
+            if self.emulator.shared_journal:
+                # Shared with other workers or replicas: kept before the client hears the answer,
+                # so that a read of the journal through any of them shows this request.
+                await self.emulator.state.add(
+                    self.journal_record(reply, request, client, request_id, duration)
+                )
             # Like the access line, the journal entry is kept once the reply is on its way.
             asyncio.get_running_loop().call_soon(
                 self.log_and_journal, reply, request, client, request_id, duration
@@ -320,11 +327,20 @@ class Gateway:
     def record_in_journal(
         self, reply: Reply, request: GatewayRequest, client: str, request_id: str, duration: float
     ) -> None:
-        """Keep the request in the journal, secrets redacted."""
+        """Keep the request in this process's journal (redacted when read)."""
+        self.emulator.journal.records.append(
+            self.journal_record(reply, request, client, request_id, duration)
+        )
+
+    def journal_record(
+        self, reply: Reply, request: GatewayRequest, client: str, request_id: str, duration: float
+    ) -> Record:
+        """The journal's record of one answered request."""
         upstream = reply.upstream
         if upstream:  # the replica's address, with the scheme the route reaches it by
             upstream = f"{self.routes[reply.route].route.upstreams[0].split('://', 1)[0]}://{upstream}"
-        self.emulator.journal.add(request, reply, client, request_id, duration, upstream)
+        journal = self.emulator.journal
+        return record_of(request, reply, client, request_id, duration, upstream, journal.max_body_bytes)
 
     def client_of(self, request: GatewayRequest) -> str:
         """The client address: the peer, or behind trusted proxies the address they forwarded."""
@@ -424,8 +440,8 @@ class Gateway:
         if request.body is None:
             return self.refusal(runtime, request, Refusal.BODY_TOO_LARGE, client, decision.headers)
 
-        faults = self.emulator.faults
-        fault = faults.pick(route.name, method, request.path) if faults.faults else None
+        state = self.emulator.state
+        fault = await state.pick(route.name, method, request.path) if state.armed else None
         if fault is not None:
             self.metrics.faults_injected.labels(route.name, fault.action).inc()
             if fault.action == "delay":
@@ -720,6 +736,7 @@ class Gateway:
         for runtime in self.routes.values():
             runtime.upstreams.close()
         await self.limiter.close()
+        await self.emulator.state.close()
         self.access_log.flush()
 
 

@@ -6,9 +6,10 @@ worker, or in N forked worker processes sharing the listening sockets. With
 several workers the metrics are added up over the workers (prometheus-client's
 multiprocess mode, in a directory the command makes and removes); rate-limit
 counters are shared through the configured storage (Redis; ``memory://``
-counts per worker). The emulator's admin API and request journal hold their
-state in the worker, so a configuration that enables either runs with one
-worker only. SIGTERM or SIGINT stops it cleanly.
+counts per worker). The emulator's journal and faults are one state for all
+workers: in Redis when the rate-limit storage is Redis (gateway.state), else,
+with several workers, in a state keeper process of the command's own
+(gateway.keeper). SIGTERM or SIGINT stops it cleanly.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import socket
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from gateway.config import ConfigError, load_config
+from gateway.state import redis_url
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # Seconds the supervisor waits for workers to finish before killing them.
@@ -95,8 +98,11 @@ def run_worker(sockets: list[socket.socket]) -> None:
     uvloop.run(main())
 
 
-def supervise(sockets: list[socket.socket], workers: int) -> int:
-    """Fork ``workers`` workers, restart any that dies, stop them all on SIGTERM/SIGINT."""
+KEEPER = -1  # the state keeper's number among the children
+
+
+def supervise(sockets: list[socket.socket], workers: int, keeper=None) -> int:
+    """Fork the workers (and the state keeper, run by ``keeper``), restart any that dies, stop all on SIGTERM/SIGINT."""
     children: dict[int, int] = {}  # pid -> worker number
     stopping = False
 
@@ -107,7 +113,10 @@ def supervise(sockets: list[socket.socket], workers: int) -> int:
                 signal.signal(signum, signal.SIG_DFL)
             code = 0
             try:
-                run_worker(sockets)
+                if number == KEEPER:
+                    keeper()
+                else:
+                    run_worker(sockets)
             except BaseException:  # the worker's own log has said why
                 code = 1
             finally:
@@ -123,6 +132,8 @@ def supervise(sockets: list[socket.socket], workers: int) -> int:
 
     for signum in STOP_SIGNALS:
         signal.signal(signum, stop)
+    if keeper is not None:
+        spawn(KEEPER)  # first, so that it is listening (its socket is) before any worker asks
     for number in range(workers):
         spawn(number)
 
@@ -161,15 +172,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"gateway: invalid configuration: {exc}", file=sys.stderr)
         return 2
-    if args.workers > 1 and (config.admin.enabled or config.journal.capacity > 0):
-        # The journal and the faults live in the worker's memory: with several workers a
-        # fault would hold on some requests only and the journal would show a share of them.
-        print(
-            "gateway: admin.enabled and journal.capacity keep their state in one process; "
-            "run them with --workers 1, or turn both off to run several workers",
-            file=sys.stderr,
-        )
-        return 2
     try:
         sockets = [listen(host, port) for host, port in args.bind]
     except OSError as exc:
@@ -183,11 +185,28 @@ def main(argv: list[str] | None = None) -> int:
         # Before any worker imports prometheus_client, which reads it at import time.
         metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    state_dir = keeper_main = None
+    if (config.admin.enabled or config.journal.capacity > 0) and redis_url(config.rate_limit_storage) is None:
+        # No Redis to share the emulator's state through: the workers share a keeper's.
+        from gateway import keeper
+
+        state_dir = Path(tempfile.mkdtemp(prefix="gateway-state-"))
+        listener = keeper.prepare(state_dir)
+        os.environ[keeper.ENVIRONMENT] = str(state_dir)
+        flags, capacity = state_dir / keeper.FLAGS_NAME, config.journal.capacity
+
+        def keeper_main() -> None:
+            for sock in sockets:
+                sock.close()  # the keeper serves no HTTP
+            keeper.serve(listener, flags, capacity)
+
     try:
-        return supervise(sockets, args.workers)
+        return supervise(sockets, args.workers, keeper_main)
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+        if state_dir:
+            shutil.rmtree(state_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.journal import rfc3339
@@ -26,6 +27,22 @@ FIELDS = {
 }
 KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 MAX_DELAY_MS = 60000
+# Rolls are the first 52 bits of a SHA-1, as a fraction of 2**52 (Redis's Lua computes the same).
+ROLL_HEX_DIGITS = 13
+ROLL_SCALE = float(1 << 52)
+
+
+def roll(key: str, number: int) -> float:
+    """The ``number``-th roll (from 1) of the fault keyed ``key``: in [0, 1), the same on every run and in every worker.
+
+    A roll is a function of the fault's key (its seed, or a random key for an
+    unseeded fault) and the count of rolls so far, not a random source's state,
+    so that the workers sharing a fault (through Redis or the state keeper)
+    draw one sequence between them, and a seeded fault hits the same requests
+    every run.
+    """
+    digest = hashlib.sha1(f"{key}:{number}".encode(), usedforsecurity=False).hexdigest()
+    return int(digest[:ROLL_HEX_DIGITS], 16) / ROLL_SCALE
 
 
 class FaultError(ValueError):
@@ -34,7 +51,7 @@ class FaultError(ValueError):
 
 @dataclass
 class Fault:
-    """One fault as stored, with its own random source so that a seeded fault hits the same requests every run."""
+    """One fault as stored; ``key`` and ``rolls`` decide which requests a fault of probability < 1 hits (see roll)."""
 
     id: str
     route: str
@@ -49,7 +66,13 @@ class Fault:
     retry_after: int | None = None
     hits: int = 0
     created: str = ""
-    chance: random.Random = field(default_factory=random.Random, repr=False)
+    key: str = ""
+    rolls: int = 0
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> Fault:
+        """The fault a document of ``document()`` describes (as the shared state hands it back)."""
+        return cls(**{name: document[name] for name in STORED if name in document})
 
     def matches(self, route: str, method: str, path: str) -> bool:
         """Whether this fault covers the request (before its probability is rolled)."""
@@ -58,6 +81,13 @@ class Fault:
             and (self.methods is None or method in self.methods)
             and (self.path is None or path.startswith(self.path))
         )
+
+    def hits_now(self) -> bool:
+        """Roll for one request this fault covers: whether its probability hits (counted as a roll)."""
+        if self.probability >= 1:
+            return True
+        self.rolls += 1
+        return roll(self.key, self.rolls) < self.probability
 
     def document(self) -> dict[str, Any]:
         """The fault as the admin API shows it."""
@@ -167,6 +197,23 @@ def parse_fault(document: Any, read_timeouts: dict[str, float]) -> dict[str, Any
     }
 
 
+STORED = (
+    "id", "route", "action", "methods", "path", "when", "probability", "times", "seed", "delay_ms",
+    "retry_after", "hits", "created", "key",
+)  # fmt: skip
+
+
+def new_id(number: int) -> str:
+    """A fault id: its number in the book, and random bits so that ids of separate runs differ."""
+    return f"f{number}-{random.getrandbits(32):08x}"
+
+
+def roll_key(fields: dict[str, Any]) -> str:
+    """The key of a new fault's rolls: its seed when it has one (the same hits every run), else random."""
+    seed = fields["seed"]
+    return str(seed) if seed is not None else f"{random.getrandbits(64):016x}"
+
+
 class FaultBook:
     """The faults in force in this process, in the order they were created."""
 
@@ -176,13 +223,8 @@ class FaultBook:
 
     def create(self, fields: dict[str, Any]) -> Fault:
         """Store a validated fault (see parse_fault)."""
-        seed = fields["seed"]
         fault = Fault(
-            id=f"f{next(self._numbers)}-{random.getrandbits(32):08x}",
-            created=rfc3339(time.time()),
-            # Which requests a fault hits is a test's choice, not a secret: seedable is the point.
-            chance=random.Random(seed) if seed is not None else random.Random(),  # noqa: S311
-            **fields,
+            id=new_id(next(self._numbers)), created=rfc3339(time.time()), key=roll_key(fields), **fields
         )
         self.faults.append(fault)
         return fault
@@ -198,7 +240,7 @@ class FaultBook:
         for fault in self.faults:
             if not fault.matches(route, method, path):
                 continue
-            if fault.probability < 1 and fault.chance.random() >= fault.probability:
+            if not fault.hits_now():
                 continue
             fault.hits += 1
             if fault.times is not None and fault.hits >= fault.times:

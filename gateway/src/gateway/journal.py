@@ -48,9 +48,9 @@ def _part(headers: tuple[tuple[str, str], ...], data: bytes | None, truncated: b
 
 
 def _kept_body(
-    data: bytes | None, headers: list[tuple[str, str]], max_bytes: int
+    data: bytes | None, headers: tuple[tuple[str, str], ...] | list[tuple[str, str]], max_bytes: int
 ) -> tuple[bytes | None, bool]:
-    """The body as the journal keeps it: secrets redacted, then cut at ``max_bytes``."""
+    """The body as the journal shows it: secrets redacted, then cut at ``max_bytes``."""
     if not data:
         return None, False
     if redact.mentions_secret(data):
@@ -61,12 +61,32 @@ def _kept_body(
     return data, False
 
 
+def _held_body(
+    data: bytes | None, headers: list[tuple[str, str]], max_bytes: int
+) -> tuple[bytes | None, bool]:
+    """What a record holds of a body, and whether it is already shown (redacted and cut).
+
+    A body within ``max_bytes`` (nearly all of them) is kept as it came, which
+    costs the request nothing, and redacted when read; a longer one is redacted
+    and cut at once, so that the journal never holds more than ``max_bytes`` of it.
+    """
+    if data is None or len(data) <= max_bytes:
+        return data, False
+    kept, _cut = _kept_body(data, headers, max_bytes)
+    return kept, True
+
+
 @dataclass(slots=True)
 class Record:
-    """One journaled request, secrets already redacted; shown as an entry (a JSON object) when read.
+    """One journaled request as it was answered; shown as an entry (a JSON object), secrets redacted, when read.
 
     Kept in this compact form so that journaling costs a request little: the
-    entry's formatting (time, header names, body text) is done when it is read.
+    redaction and the entry's formatting (time, header names, body text) are
+    done when it is read. A record is never shown, written to Redis or kept
+    anywhere but in the gateway's memory as it is: every way out (the admin
+    API, the journal in Redis) goes through ``entry()``, which redacts. (The
+    state keeper of several workers, a process of the gateway's own, keeps
+    records as they are, and redacts them when they are read, like this one.)
     """
 
     id: str
@@ -76,20 +96,34 @@ class Record:
     client: str
     method: str
     path: str
-    query: str
+    target: str
     status: int | None
     upstream: str | None
     refused: str | None
     fault: str | None
     request_headers: tuple[tuple[str, str], ...]
     request_body: bytes | None
-    request_truncated: bool
+    request_cut: bool  # the body is already redacted and cut (it was longer than max_body_bytes)
     response_headers: tuple[tuple[str, str], ...]
     response_body: bytes | None
-    response_truncated: bool
+    response_cut: bool
+    max_body_bytes: int
+
+    def fields(self) -> tuple:
+        """The record's fields in order (``Record(*fields)`` makes it again): how it travels to the state keeper."""
+        return tuple([getattr(self, name) for name in self.__slots__])
 
     def entry(self) -> dict[str, Any]:
-        """The entry as the admin API shows it."""
+        """The entry as the admin API shows it, secrets redacted."""
+        target = self.target
+        query = redact.urlencoded(target.partition("?")[2]) if "?" in target else ""
+        limit = self.max_body_bytes
+        request_body, request_cut = self.request_body, self.request_cut
+        if not request_cut:
+            request_body, request_cut = _kept_body(request_body, self.request_headers, limit)
+        response_body, response_cut = self.response_body, self.response_cut
+        if not response_cut:
+            response_body, response_cut = _kept_body(response_body, self.response_headers, limit)
         return {
             "id": self.id,
             "time": rfc3339(self.started),
@@ -97,14 +131,14 @@ class Record:
             "client": self.client,
             "method": self.method,
             "path": self.path,
-            "query": self.query,
+            "query": query,
             "status": self.status,
             "duration_ms": round(self.duration * 1000, 3),
             "upstream": self.upstream,
             "refused": self.refused,
             "fault": self.fault,
-            "request": _part(self.request_headers, self.request_body, self.request_truncated),
-            "response": _part(self.response_headers, self.response_body, self.response_truncated),
+            "request": _part(redact.header_pairs(self.request_headers), request_body, request_cut),
+            "response": _part(redact.header_pairs(self.response_headers), response_body, response_cut),
         }
 
 
@@ -134,6 +168,42 @@ def parse_filters(args: dict[str, list[str]]) -> dict[str, Any]:
     return filters
 
 
+def matches(filters: dict[str, Any], route: str | None, method: str, path: str, status: int | None) -> bool:
+    """Whether an entry with these fields passes every filter of ``filters`` (see parse_filters)."""
+    wanted_route, wanted_method = filters.get("route"), filters.get("method")
+    prefix, wanted_status = filters.get("path"), filters.get("status")
+    return (
+        (wanted_route is None or route == wanted_route)
+        and (wanted_method is None or method == wanted_method)
+        and (prefix is None or path.startswith(prefix))
+        and (wanted_status is None or status == wanted_status)
+    )
+
+
+def record_of(
+    request: GatewayRequest,
+    reply: Reply,
+    client: str,
+    request_id: str,
+    duration: float,
+    upstream: str | None,
+    max_body_bytes: int,
+) -> Record:
+    """The record of one answered request (nothing parsed or redacted yet: see Record.entry)."""
+    if reply.abort:  # a reset fault: the client got no answer at all
+        status, response_headers, response_body, response_cut = None, (), None, False
+    else:
+        status, response_headers = reply.status, tuple(reply.headers)
+        response_body, response_cut = _held_body(reply.body, reply.headers, max_body_bytes)
+    request_body, request_cut = _held_body(request.body, request.headers, max_body_bytes)
+    return Record(
+        request_id, time.time() - duration, duration, reply.route, client, request.method,
+        request.path, request.target, status, upstream, reply.refused, reply.fault,
+        tuple(request.headers), request_body, request_cut,
+        response_headers, response_body, response_cut, max_body_bytes,
+    )  # fmt: skip
+
+
 class Journal:
     """The newest ``capacity`` entries of this process, oldest dropped first."""
 
@@ -156,36 +226,16 @@ class Journal:
         duration: float,
         upstream: str | None,
     ) -> None:
-        """Keep one answered request, secrets redacted (called once the reply is on its way)."""
-        limit = self.max_body_bytes
-        target = request.target
-        query = redact.urlencoded(target.partition("?")[2]) if "?" in target else ""
-        request_body, request_cut = _kept_body(request.body, request.headers, limit)
-        if reply.abort:  # a reset fault: the client got no answer at all
-            status, response_headers, response_body, response_cut = None, (), None, False
-        else:
-            status, response_headers = reply.status, redact.header_pairs(reply.headers)
-            response_body, response_cut = _kept_body(reply.body, reply.headers, limit)
-        record = Record(
-            request_id, time.time() - duration, duration, reply.route, client, request.method,
-            request.path, query, status, upstream, reply.refused, reply.fault,
-            redact.header_pairs(request.headers), request_body, request_cut,
-            response_headers, response_body, response_cut,
-        )  # fmt: skip
-        self.records.append(record)
+        """Keep one answered request (called once the reply is on its way); redacted when read."""
+        self.records.append(
+            record_of(request, reply, client, request_id, duration, upstream, self.max_body_bytes)
+        )
 
     def find(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
         """The newest entries matching every filter, at most ``filters['limit']``."""
         found = []
-        route, method = filters.get("route"), filters.get("method")
-        path, status = filters.get("path"), filters.get("status")
         for record in reversed(self.records):
-            if (
-                (route is None or record.route == route)
-                and (method is None or record.method == method)
-                and (path is None or record.path.startswith(path))
-                and (status is None or record.status == status)
-            ):
+            if matches(filters, record.route, record.method, record.path, record.status):
                 found.append(record.entry())
                 if len(found) >= filters["limit"]:
                     break

@@ -56,6 +56,9 @@ class RateLimiter:
         self._strategy: SlidingWindowCounterRateLimiter | None = None
         self.known_down = False
         self._probe: asyncio.Task | None = None
+        # With several workers counting in memory: the state keeper's client, through which a
+        # counter reset made by another worker reaches this one's counters (gateway.keeper).
+        self.resets = None
 
     def _ensure_storage(self) -> SlidingWindowCounterRateLimiter:
         if self._strategy is None:
@@ -75,6 +78,8 @@ class RateLimiter:
         """Count one request of ``key`` against every limit in ``items``; all must hold."""
         if not items:
             return Decision(True)
+        if self.resets is not None and self.resets.stale():
+            await self.resets.catch_up(self)
         if self.known_down:
             raise StorageUnavailable("rate-limit storage is down (probing in the background)")
         strategy = self._ensure_storage()

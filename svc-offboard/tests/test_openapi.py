@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 from svc_offboard.auth import Policy
 from svc_offboard.wire import ROOTS
 from vendorkit.endpoints import declared
-from vendorkit.testing.openapi import check_response, find_route, operations, served_operations
+from vendorkit.testing.openapi import check_response, find_route, operations, own_responses, served_operations
 
 API = "/webconsole/api"
 
@@ -64,7 +64,7 @@ def test_each_operation_documents_its_refusals(document):
         ("/Subclient/{subclient_id}", "post"),
     }
     for key, operation in operations.items():
-        statuses = set(operation["responses"])
+        statuses = set(own_responses(operation))
         assert {"200", "406", "500"} <= statuses, key
         assert ("401" in statuses) == (key not in public), key
         assert operation["security"] == ([] if key in public else [{"Authtoken": []}]), key
@@ -163,7 +163,7 @@ def test_checker_accepts_a_documented_response(document):
         (
             "POST",
             f"{API}/Login",
-            403,
+            409,
             "application/json",
             {"errorCode": 5, "errorMessage": "Access denied"},
             "not documented",

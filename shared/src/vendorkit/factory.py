@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from vendorkit import admin, db, endpoints, logs, migrations
 from vendorkit.dialects import Dialect, Refusal
+from vendorkit.dialects.openapi import GatewayAnswers
 from vendorkit.web import client_ip
 
 log = logging.getLogger("vendorkit.app")
@@ -88,7 +89,8 @@ def create_service_app(
     # The server answers its own refusals (malformed HTTP) in this envelope too.
     app.extensions["vendorkit.dialect"] = dialect
     db.init_app(app)
-    api = VendorApi(app)
+    # Every operation also documents what the gateway in front may answer, in this dialect.
+    api = VendorApi(app, spec_kwargs={"extra_plugins": [GatewayAnswers(dialect)]})
     for name, scheme in (security_schemes or {}).items():
         api.spec.components.security_scheme(name, scheme)
     blueprints = list(blueprints)

@@ -2,8 +2,9 @@
 
 Each response names the result codes it carries (``Result.Code``), in JSON and
 in XML under the root element ``Response``; request bodies are JSON or XML
-under the root element ``Request``. The statuses 413 and 502 to 504 come from
-the gateway in front of the service, in the same envelope.
+under the root element ``Request``. What the gateway in front may answer
+(413, 502 to 504, ...) is added to every operation by the service factory
+(vendorkit.dialects.openapi), in the same envelope.
 """
 
 from __future__ import annotations
@@ -38,13 +39,6 @@ TOKEN_PARAMETER = {
     "description": "The token of POST login; missing or not a hyphenated GUID: 400/1002",
     "schema": {"type": "string", "pattern": schemas.GUID_PATTERN},
 }
-GATEWAY_FAILURES = {
-    413: "Body larger than the gateway accepts (answered by the gateway)",
-    502: "The service cannot be reached (answered by the gateway)",
-    503: "The gateway's own storage is unavailable (answered by the gateway)",
-    504: "The service did not answer in time (answered by the gateway)",
-}
-GATEWAY_CODES = {413: [errors.BINDING_FAILED], 502: [7], 503: [7], 504: [7]}
 TOKEN_REFUSALS = [
     errors.TOKEN_NOT_FOUND,
     errors.TOKEN_EXPIRED,
@@ -135,7 +129,6 @@ def operation(
     if body is not None:
         doc["requestBody"] = request_body(body)
         responses[415] = response(BASE, [errors.UNSUPPORTED_MEDIA], "Content-Type neither JSON nor XML")
-    _add_gateway_failures(responses)
     return doc
 
 
@@ -166,13 +159,7 @@ def login_operation() -> dict[str, Any]:
         415: response(BASE, [errors.UNSUPPORTED_MEDIA], "Content-Type neither JSON nor XML"),
         500: response(BASE, [errors.DB_FAILED], "Unexpected failure"),
     }
-    _add_gateway_failures(responses)
     return {"security": [], "requestBody": request_body(schemas.LoginReqSchema), "responses": responses}
-
-
-def _add_gateway_failures(responses: dict[int, Any]) -> None:
-    for status, description in GATEWAY_FAILURES.items():
-        responses[status] = response(BASE, GATEWAY_CODES[status], description)
 
 
 def tighten_nullable_references(component_schemas: dict[str, dict[str, Any]]) -> None:

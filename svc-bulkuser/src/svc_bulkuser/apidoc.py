@@ -111,8 +111,8 @@ ServerErrorSchema = _refusal(
 FailureSchema = _refusal(
     "Failure",
     None,
-    (405, 413, 414),
-    "A refusal of the HTTP layer: another method, a body or a request line too long",
+    (405, 413),
+    "A refusal of the HTTP layer: another method, or a body too long",
 )
 
 
@@ -274,7 +274,6 @@ def documented(
     schema: type[Schema],
     *,
     invalid: Sequence[type[Schema]],
-    parameters: bool = False,
     body: bool = False,
     not_found: str = "",
     refusals: dict[int, dict[str, Any]] | None = None,
@@ -282,8 +281,7 @@ def documented(
     """Document a view's operation: its success, and every refusal it can answer.
 
     Applied above ``@declare``, whose caller decides the security, the 401 and the 403.
-    ``invalid``: the bodies of its 400s; ``parameters``: it takes query or path parameters
-    (then a request line can be too long, 414); ``body``: it reads a JSON body (413 over
+    ``invalid``: the bodies of its 400s; ``body``: it reads a JSON body (413 over
     the gateway's limit); ``not_found``: when it answers 404; ``refusals``: other statuses.
     """
 
@@ -303,8 +301,6 @@ def documented(
             responses[404] = _json(not_found, NotFoundSchema)
         if body:
             responses[413] = _json("The body is larger than the gateway takes", FailureSchema)
-        if parameters:
-            responses[414] = _json("The request line is longer than 8 KiB", FailureSchema)
         responses.update(refusals or {})
         responses.update(SERVER_ERRORS)
         doc["responses"] = dict(sorted(responses.items()))

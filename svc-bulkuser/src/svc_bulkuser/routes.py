@@ -128,7 +128,7 @@ class CreateUser(MethodView):
 
 @blp.route("/user/list")
 class UserList(MethodView):
-    @documented("One page of matching users", UserListResponseSchema, invalid=INVALID, parameters=True)
+    @documented("One page of matching users", UserListResponseSchema, invalid=INVALID)
     @declare(ADMIN)
     @blp.arguments(ListQuerySchema, location="query")
     def get(self, query):
@@ -149,7 +149,6 @@ class BulkDelete(MethodView):
         "Deleted: how many users matched",
         DeletedSchema,
         invalid=(*INVALID, CannotDeleteSelfSchema),
-        parameters=True,
         not_found="`user_id` was given, nothing was deleted, and no user has that id",
     )
     @declare(ADMIN)
@@ -171,7 +170,6 @@ class OneUser(MethodView):
         "The user's record",
         UserResponseSchema,
         invalid=(AttributeNotExistsSchema,),
-        parameters=True,
         not_found=NO_SUCH_USER,
     )
     @declare(ADMIN_OR_SELF)
@@ -184,7 +182,6 @@ class OneUser(MethodView):
         "Deleted",
         SuccessSchema,
         invalid=(AttributeNotExistsSchema, CannotDeleteSelfSchema),
-        parameters=True,
         not_found=NO_SUCH_USER,
     )
     @declare(ADMIN)

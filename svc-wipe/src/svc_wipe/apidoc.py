@@ -264,7 +264,6 @@ SERVER_FAULTS = {
     503: _json("The database query failed", DatabaseErrorSchema),
 }
 TOO_LARGE = _json("The body is larger than 10 MiB", MessageSchema)
-URI_TOO_LONG = _json("The request line is longer than 8 KiB (refused by the gateway)", MessageSchema)
 LOGIN_REQUIRED = _json(
     "`Access denied`: no token, or an expired, invalid or forged one, or (other than GET) no matching "
     f"`{CSRF_HEADER}`, or its user is gone",
@@ -297,8 +296,8 @@ def operation(
     Applied above ``@declare``, whose ``Access`` decides the security, the CSRF header,
     401 and 403. ``refusals`` maps the view's own statuses to what they mean (in the
     envelope) or to a whole response; ``parameters`` are its query parameters
-    documented by hand; ``body`` says it reads one (400, 413). Any request line may
-    be too long for the gateway (414).
+    documented by hand; ``body`` says it reads one (400, 413). The gateway's own
+    answers (414, 429, 502, ...) are added to every operation by the service factory.
     """
 
     def document(view: View) -> View:
@@ -324,7 +323,6 @@ def operation(
         if body:
             responses.setdefault(400, _json(INVALID_REQUEST, InvalidRequestSchema))
             responses[413] = TOO_LARGE
-        responses[414] = URI_TOO_LONG
         responses.update(SERVER_FAULTS)
         doc: dict[str, Any] = {
             "operationId": operation_id,

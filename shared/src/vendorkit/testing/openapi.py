@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_schema_validator import OAS30Validator
 
+from vendorkit.dialects.openapi import GATEWAY_TITLE, is_gateway_schema
 from vendorkit.xmlsafe import parse_xml
 
 UNROUTED_STATUSES = (401, 404, 405, 406)
@@ -156,6 +157,26 @@ def operations(openapi: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]
         for method, operation in item.items()
         if method != "parameters"
     }
+
+
+def own_responses(operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The operation's responses as the service itself answers them: the gateway's answers left out.
+
+    A status only the gateway answers is dropped; where the service and the
+    gateway share a status, each body keeps the service's schema alone.
+    """
+    own = {}
+    for status, response in operation["responses"].items():
+        content = {}
+        for media, entry in response.get("content", {}).items():
+            schema = entry.get("schema", {})
+            alternatives = schema["anyOf"] if list(schema) == ["anyOf"] else [schema]
+            kept = [option for option in alternatives if not is_gateway_schema(option)]
+            if kept:
+                content[media] = {**entry, "schema": kept[0] if len(kept) == 1 else {"anyOf": kept}}
+        if not response.get("description", "").startswith(GATEWAY_TITLE):
+            own[status] = {**response, "content": content} if response.get("content") else response
+    return own
 
 
 def served_operations(app: Flask, *api_roots: str) -> set[tuple[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -95,3 +97,17 @@ def test_an_invalid_configuration_stops_the_start_naming_the_field(tmp_path, mon
         create_app(
             {"DATABASE_URL": f"sqlite:///{tmp_path}/l.db", "DEMO_DATA": True, "LEAVER_CONFIG": str(path)}
         )
+
+
+def test_make_run_serves_it_on_8106_behind_the_gateways_leaver_route():
+    root = Path(__file__).resolve().parents[2]
+    assert "'svc_leaver:create_app()@127.0.0.1:8106'" in (root / "Procfile").read_text()
+    gateway = yaml.safe_load((root / "gateway" / "src" / "gateway" / "demo.yaml").read_text())
+    [route] = [route for route in gateway["routes"] if route["name"] == "leaver"]
+    assert (route["prefixes"], route["dialect"], route["upstreams"]) == (
+        ["/leaver/"],
+        "problem",
+        ["http://127.0.0.1:8106"],
+    )
+    names = [route["name"] for route in gateway["routes"]]
+    assert names == ["wipe", "bulkuser", "offboard", "emm", "agenda", "leaver"]

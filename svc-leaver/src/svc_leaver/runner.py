@@ -30,7 +30,7 @@ from svc_leaver.backoff import next_delay
 from svc_leaver.clients import CLIENTS, Answer, Outcome, VendorClient
 from svc_leaver.clients.base import SilentObserver
 from svc_leaver.config import LeaverConfig
-from svc_leaver.models import Run, Target
+from svc_leaver.models import AuditEvent, Run, Target
 
 log = logging.getLogger("svc_leaver.runner")
 
@@ -122,12 +122,13 @@ class Progress:
                 raise LeaseLost(self.name)
             audit.append(session, self.run_id, self.name, event_type, data)
 
-    def renew(self) -> None:
+    def renew(self, **changes: Any) -> None:
+        """Extend the claim (and apply ``changes`` to the target), if still ours."""
         with self.runtime.transaction() as session:
             result = session.execute(
                 update(Target)
                 .where(Target.id == self.target_id, Target.lease_owner == self.owner)
-                .values(lease_expires=utc_now() + timedelta(seconds=self.runtime.lease_seconds))
+                .values(lease_expires=utc_now() + timedelta(seconds=self.runtime.lease_seconds), **changes)
             )
             if result.rowcount != 1:
                 raise LeaseLost(self.name)
@@ -203,11 +204,17 @@ def execute_target(runtime: Runtime, run_id: str, name: str) -> str | None:
         return None
     with runtime.sessions() as session:
         dry_run = session.scalar(select(Run.dry_run).where(Run.id == run_id))
+        failed_tries, due = resume_point(session, run_id, name)
     progress = Progress(runtime, target.id, run_id, name, owner, sent=target.removal_sent)
     started = time.monotonic()
     try:
+        wait = (due - datetime.now(UTC)).total_seconds() if due is not None else 0.0
+        if wait > 0:
+            # Taken over from a worker that died while waiting: its wait (a vendor's Retry-After) still holds.
+            progress.renew(status="retrying")
+            progress.sleep(wait)
         with runtime.client(name, progress) as client:
-            outcome = _drive(runtime, client, progress, target.account, bool(dry_run))
+            outcome = _drive(runtime, client, progress, target.account, bool(dry_run), failed_tries)
         status = _finish(runtime, progress, outcome)
     except LeaseLost:
         log.warning("lost the claim on a target", extra={"fields": {"run": run_id, "target": name}})
@@ -217,11 +224,41 @@ def execute_target(runtime: Runtime, run_id: str, name: str) -> str | None:
     return status
 
 
+def resume_point(session: Session, run_id: str, name: str) -> tuple[int, datetime | None]:
+    """The failed tries of the target's current round and when its next try is due (None: now).
+
+    Both come from the target's audit events since its last ``target_finished`` (a
+    retry of the run starts a new round), so a worker taking over from a dead one
+    continues the same retry budget and honours the wait the dead one scheduled.
+    """
+    events = session.execute(
+        select(AuditEvent.type, AuditEvent.time, AuditEvent.data)
+        .where(AuditEvent.run == run_id, AuditEvent.target == name)
+        .order_by(AuditEvent.seq)
+    ).all()
+    failed_tries, due = 0, None
+    for event_type, moment, data in events:
+        if event_type == "target_finished":
+            failed_tries, due = 0, None
+        elif event_type == "retry_scheduled":
+            failed_tries += 1
+            delay = timedelta(milliseconds=json.loads(data)["delay_ms"])
+            due = datetime.fromisoformat(moment.replace("Z", "+00:00")) + delay
+        else:
+            due = None  # the scheduled try has begun
+    return failed_tries, due
+
+
 def _drive(
-    runtime: Runtime, client: VendorClient, progress: Progress, account: str, dry_run: bool
+    runtime: Runtime,
+    client: VendorClient,
+    progress: Progress,
+    account: str,
+    dry_run: bool,
+    failed_tries: int = 0,
 ) -> Outcome:
     policy = runtime.config.retry
-    tries = 0
+    tries = failed_tries
     while True:
         tries += 1
         if dry_run:

@@ -1,8 +1,17 @@
-"""svc-leaver end to end: the five real services on PostgreSQL, svc-leaver as a real process, its queue on Redis."""
+"""svc-leaver end to end: the five real services on PostgreSQL, svc-leaver as a real process, its queue on Redis.
+
+The vendors and the gateway are the session's shared ``stack`` (root conftest), used with their
+default settings; every svc-leaver these tests need (other retry settings, short leases, a
+separate queue worker) is a process of their own on a database of its own.
+"""
 
 from __future__ import annotations
 
 import itertools
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,7 +23,7 @@ import yaml
 
 from svc_leaver.config import TARGETS
 from svc_leaver.testing import Vendors
-from vendorkit.testing import ServerProcess, Stack
+from vendorkit.testing import ServerProcess
 
 from .sessionproxy import SessionProxy
 
@@ -39,17 +48,9 @@ _instances = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def services_stack(postgres, redis_server, tmp_path_factory) -> Iterator[Stack]:
-    """The five services on PostgreSQL and a gateway of this suite's own before them (admin API on)."""
-    running = Stack(postgres, redis_server, tmp_path_factory.mktemp("leaver-stack"))
-    yield running
-    running.close()
-
-
-@pytest.fixture(scope="session")
-def vendor_services(services_stack) -> dict[str, ServerProcess]:
-    """The five vendor services, started once."""
-    return {target: services_stack.start(service) for target, (service, _, _) in SERVICE_OF.items()}
+def vendor_services(stack) -> dict[str, ServerProcess]:
+    """The five vendor services of the session's shared stack, with their default settings."""
+    return {target: stack.start(service) for target, (service, _, _) in SERVICE_OF.items()}
 
 
 @pytest.fixture(scope="session")
@@ -88,14 +89,13 @@ class Emulator:
 
 
 @pytest.fixture(scope="session")
-def gateway(services_stack, vendor_services) -> Emulator:
-    """The gateway before the five services, with its emulator admin API (faults, journal) on."""
-    config = services_stack.gateway_config()
+def gateway(stack, vendor_services) -> Emulator:
+    """The shared stack's gateway before the five services, with its emulator admin API (faults, journal) on."""
+    config = stack.gateway_config()
     assert config["admin"]["enabled"], "the gateway's demo configuration must enable its admin API"
     # One worker: faults and the journal live in the gateway process.
-    assert services_stack.gateway.workers == 1
-    services_stack.gateway.start()
-    return Emulator(services_stack.gateway.url)
+    assert stack.gateway.workers == 1
+    return Emulator(stack.gateway.url)
 
 
 @pytest.fixture
@@ -107,10 +107,10 @@ def faults(gateway) -> Iterator[Emulator]:
 
 
 @pytest.fixture(scope="session")
-def faulty_leaver(services_stack, redis_server, gateway, tmp_path_factory) -> Iterator[Leaver]:
+def faulty_leaver(stack, redis_server, gateway, tmp_path_factory) -> Iterator[Leaver]:
     """svc-leaver calling every vendor through the gateway, with quick retries (20 ms base, 200 ms cap, 4 attempts)."""
     config = leaver_config(dict.fromkeys(TARGETS, gateway.url), attempts=4, read=3)
-    running = start_leaver(services_stack, redis_server, tmp_path_factory.mktemp("faulty"), config)
+    running = start_leaver(stack, redis_server, tmp_path_factory.mktemp("faulty"), config)
     yield running
     running.process.stop()
 
@@ -217,24 +217,66 @@ def start_leaver(stack, redis_server, tmp_path: Path, config: dict, **env: str) 
     return Leaver(process.start())
 
 
+class QueueWorker:
+    """A ``leaver worker`` process: the queue consumer of a svc-leaver whose web processes run none."""
+
+    def __init__(self, web: Leaver, log_path: Path):
+        self.env = web.process.environment()
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> QueueWorker:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "svc_leaver.cli", "worker"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the worker (its process group: the consumer's threads die with it), as a crash would."""
+        assert self.alive(), self.log_tail()
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
 @pytest.fixture(scope="session")
-def leaver(services_stack, redis_server, vendor_services, tmp_path_factory) -> Iterator[Leaver]:
+def leaver(stack, redis_server, vendor_services, tmp_path_factory) -> Iterator[Leaver]:
     """svc-leaver pointed straight at the five services."""
     urls = {target: process.url for target, process in vendor_services.items()}
     # INFO: the logs a deployment keeps, which the secrets test reads.
     running = start_leaver(
-        services_stack, redis_server, tmp_path_factory.mktemp("leaver"), leaver_config(urls), LOG_LEVEL="INFO"
+        stack, redis_server, tmp_path_factory.mktemp("leaver"), leaver_config(urls), LOG_LEVEL="INFO"
     )
     yield running
     running.process.stop()
 
 
 @pytest.fixture(scope="session")
-def proxied_leaver(services_stack, redis_server, proxies, tmp_path_factory) -> Iterator[Leaver]:
+def proxied_leaver(stack, redis_server, proxies, tmp_path_factory) -> Iterator[Leaver]:
     """svc-leaver calling the vendors through the session-refusing proxies and the gateway."""
     urls = {target: proxy.url for target, proxy in proxies.items()}
     config = leaver_config(urls, attempts=4, read=3)
-    running = start_leaver(services_stack, redis_server, tmp_path_factory.mktemp("proxied"), config)
+    running = start_leaver(stack, redis_server, tmp_path_factory.mktemp("proxied"), config)
     yield running
     running.process.stop()
 

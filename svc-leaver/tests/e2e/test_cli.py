@@ -108,3 +108,17 @@ def test_an_unreachable_or_refusing_api_exits_3(leaver):
 def test_verify_exits_0_on_an_intact_chain(leaver):
     result = leaver_command(leaver.url, "verify")
     assert result.returncode == 0 and result.stdout.startswith("audit chain valid")
+
+
+def test_without_leaver_url_the_command_calls_the_make_run_gateway():
+    env = {key: value for key, value in os.environ.items() if key != "LEAVER_URL"}
+    result = subprocess.run(
+        [*LEAVER, "verify"],
+        capture_output=True,
+        text=True,
+        env={**env, "LEAVER_API_TOKEN": "not-the-token"},
+        timeout=60,
+    )
+    # Whether or not a `make run` stack is up on this machine, the command went to its gateway.
+    assert result.returncode == 3
+    assert "cannot reach http://127.0.0.1:8080" in result.stderr or "verify answered 401" in result.stderr

@@ -11,7 +11,9 @@ retries quickly: 4 attempts, 20 ms base delay, 200 ms cap.
 
 from __future__ import annotations
 
+import json
 import time
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -230,3 +232,138 @@ def test_the_gateway_journal_shows_every_attempt_and_no_secret(faulty_leaver, fa
     whole = repr(journal)
     for secret in ("admin-demo", "api-demo-key", "leaver-demo-token"):
         assert secret not in whole
+
+
+def test_a_gateway_timeout_504_and_a_reset_connection_are_retried(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    # The gateway waits 50 ms, then answers 504 in the vendor's envelope; the removal never got there.
+    faults.fault("wso2", "timeout", methods=["DELETE"], path="/mdm-admin/users", delay_ms=50, times=1)
+    # The connection is closed without an answer, before the removal reaches the vendor.
+    faults.fault("commvault", "reset", path="/webconsole/api/User/Offboard", times=1)
+    run = faulty_leaver.wait(
+        faulty_leaver.start_run({"wso2": accounts["wso2"], "commvault": accounts["commvault"]})["id"]
+    )
+    assert run["status"] == "succeeded"
+    for name in ("wso2", "commvault"):
+        target = run["targets"][name]
+        assert (target["status"], target["attempts"]) == ("done", 2), (name, target)
+    [wso2_retry] = events_of(faulty_leaver, run["id"], "wso2", "retry_scheduled")
+    assert wso2_retry["data"]["reason"] == "HTTP 504"
+    [commvault_retry] = events_of(faulty_leaver, run["id"], "commvault", "retry_scheduled")
+    assert commvault_retry["data"]["reason"].startswith("connection failed")
+    [lost] = [
+        e["data"]
+        for e in events_of(faulty_leaver, run["id"], "commvault", "response")
+        if e["data"]["status"] is None
+    ]
+    assert lost["kind"] == "remove" and lost["error"].startswith("connection failed")
+    assert vendors.presence({"wso2": accounts["wso2"], "commvault": accounts["commvault"]}) == {
+        "wso2": False,
+        "commvault": False,
+    }
+
+
+def test_the_backoff_is_full_jitter_from_the_base_delay_capped(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    faults.fault("dnl", "unavailable", methods=["DELETE"], path="/v1/user/all", times=3)
+    run = faulty_leaver.wait(faulty_leaver.start_run({"dnl": accounts["dnl"]})["id"])
+    assert (run["targets"]["dnl"]["status"], run["targets"]["dnl"]["attempts"]) == ("done", 4)
+    delays = [e["data"]["delay_ms"] for e in events_of(faulty_leaver, run["id"], "dnl", "retry_scheduled")]
+    # base 20 ms, doubling, capped at 200 ms: at most 20, 40, 80.
+    assert len(delays) == 3
+    assert all(0 <= delay <= 20 * 2**n for n, delay in enumerate(delays)), delays
+    answers = [e["data"] for e in events_of(faulty_leaver, run["id"], "dnl", "response")]
+    removals = [(a["status"], a["code"], a["message"]) for a in answers if a["kind"] == "remove"]
+    # dnl's own code and message are error.code and error.message of its envelope (none on success).
+    assert removals == [(503, 503, "Service unavailable")] * 3 + [(200, None, None)]
+
+
+def test_the_targets_of_a_run_proceed_concurrently(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    for name, (method, path) in REMOVALS.items():
+        faults.fault(name, "delay", methods=[method], path=path, delay_ms=2000, times=1)
+    started = time.monotonic()
+    run = faulty_leaver.wait(faulty_leaver.start_run(accounts)["id"])
+    elapsed = time.monotonic() - started
+    assert run["status"] == "succeeded"
+    # One after another, the five removals alone would take 10 s.
+    assert 2.0 <= elapsed < 7.0, elapsed
+
+
+def removal_requests(journal: list[dict]) -> list[dict]:
+    return [e for e in journal if e["method"] in ("POST", "DELETE") and not _is_login(e["path"])]
+
+
+def _is_login(path: str) -> bool:
+    return path.rsplit("/", 1)[-1] in ("login", "auth", "Login", "token")
+
+
+def test_each_vendor_gets_exactly_the_documented_requests_and_each_is_audited(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=1)
+    run = faulty_leaver.wait(faulty_leaver.start_run(accounts)["id"])
+    assert run["status"] == "succeeded"
+    events = faulty_leaver.audit(run["id"])
+    for name in accounts:
+        journal = faults.journal(name)
+        # Every request the gateway saw from svc-leaver is audited, in order, without its query string.
+        sent = [
+            (e["data"]["method"], e["data"]["path"])
+            for e in events
+            if e["target"] == name and e["type"] == "request_sent"
+        ]
+        assert [(e["method"], e["path"]) for e in journal] == sent, name
+        answers = [e["data"]["status"] for e in events if e["target"] == name and e["type"] == "response"]
+        assert [e["status"] for e in journal] == answers, name
+        [removal] = removal_requests(journal)
+        body = json.loads(removal["request"]["body"]) if removal["request"]["body"] else None
+        if name == "grommunio":
+            # One wipe of every device (no "devices"), status 2, with the administrator's password.
+            assert (removal["method"], removal["path"]) == ("POST", f"/api/v1/service/wipe/{accounts[name]}")
+            assert removal["query"] in ("", None)
+            assert body == {"status": 2, "password": "[redacted]"}
+            assert removal["request"]["headers"]["x-csrf-token"] == "[redacted]"
+        elif name == "dnl":
+            assert (removal["method"], removal["path"]) == ("DELETE", "/v1/user/all")
+            assert parse_qs(removal["query"]) == {"email": [accounts[name]]}
+        elif name == "commvault":
+            assert (removal["method"], removal["path"]) == ("POST", "/webconsole/api/User/Offboard")
+            assert body == {"userName": accounts[name]}
+        elif name == "wso2":
+            assert (removal["method"], removal["path"], removal["query"]) == (
+                "DELETE",
+                "/mdm-admin/users",
+                f"username={accounts[name]}",
+            )
+        else:
+            assert (removal["method"], removal["path"]) == ("POST", "/AktionNEXT/API/user/remove")
+            assert removal["query"] == "Token=[redacted]"
+            assert body == {"LoginName": accounts[name]}
+
+
+def test_only_the_named_targets_are_touched(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=0)
+    run = faulty_leaver.wait(faulty_leaver.start_run({"commvault": accounts["commvault"]})["id"])
+    assert list(run["targets"]) == ["commvault"] and run["status"] == "succeeded"
+    assert len(removal_requests(faults.journal("commvault"))) == 1
+    for name in ("grommunio", "dnl", "wso2", "aktion"):
+        assert faults.journal(name) == [], name
+    assert vendors.presence(accounts) == {
+        "grommunio": [],
+        "dnl": True,
+        "commvault": False,
+        "wso2": True,
+        "aktion": True,
+    }
+
+
+def test_a_dry_run_sends_only_logins_and_reads(faulty_leaver, faults, vendors):
+    accounts = vendors.create_person(devices=2)
+    run = faulty_leaver.wait(faulty_leaver.start_run(accounts, dry_run=True)["id"])
+    assert run["status"] == "planned"
+    for name in accounts:
+        journal = faults.journal(name)
+        assert journal, name
+        writes = [e for e in journal if e["method"] != "GET"]
+        # Only logins write anything at a vendor (sessions, tokens).
+        assert all(_is_login(e["path"]) for e in writes), (name, writes)
+        assert [e["method"] for e in journal if not _is_login(e["path"])] == ["GET"], name

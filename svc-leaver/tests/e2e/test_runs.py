@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -276,3 +278,68 @@ def test_health_readiness_openapi_and_metrics(leaver):
     assert "/leaver/v1/runs" in spec["paths"] and "/leaver/v1/audit/verify" in spec["paths"]
     metrics = leaver.request("GET", "/metrics", auth=False)
     assert metrics.status_code == 200 and "leaver_runs_created_total" in metrics.text
+
+
+def test_every_bad_field_is_named_at_once(leaver):
+    answer = leaver.request(
+        "POST",
+        "/leaver/v1/runs",
+        json={"person": "", "accounts": {"wso2": "k\tim"}, "dry_run": "no", "colour": "red"},
+    )
+    assert answer.status_code == 400
+    problem = answer.json()
+    assert set(problem["errors"]) == {"person", "accounts.wso2", "dry_run", "colour"}
+    assert all(field in problem["detail"] for field in problem["errors"])
+
+
+def test_the_list_holds_twenty_runs_by_default_and_matches_the_person_exactly(leaver):
+    person = f"E-many-{time.monotonic_ns()}"
+    ids = [
+        leaver.request(
+            "POST", "/leaver/v1/runs", json={"person": person, "accounts": {"wso2": "nobody-many"}}
+        ).json()["id"]
+        for _ in range(21)
+    ]
+    listed = leaver.request("GET", "/leaver/v1/runs", params={"person": person}).json()["runs"]
+    assert [run["id"] for run in listed] == ids[::-1][:20]
+    assert leaver.request("GET", "/leaver/v1/runs", params={"person": person[:-1]}).json() == {"runs": []}
+    hundred = leaver.request("GET", "/leaver/v1/runs", params={"person": person, "limit": 100}).json()
+    assert len(hundred["runs"]) == 21
+    for run_id in ids:
+        leaver.wait(run_id)
+
+
+def test_a_repeated_list_parameter_is_a_400_problem(leaver):
+    answer = leaver.request("GET", "/leaver/v1/runs", params=[("status", "failed"), ("status", "planned")])
+    assert answer.status_code == 400
+    assert "status" in answer.json()["errors"]
+
+
+def test_times_are_rfc3339_utc(leaver):
+    run = leaver.wait(leaver.start_run({"wso2": "nobody-times"})["id"])
+    created = datetime.fromisoformat(run["created"].replace("Z", "+00:00"))
+    finished = datetime.fromisoformat(run["finished"].replace("Z", "+00:00"))
+    assert run["created"].endswith("Z") and run["finished"].endswith("Z")
+    assert created <= finished <= datetime.now(UTC) + timedelta(seconds=5)
+    times = [
+        datetime.fromisoformat(event["time"].replace("Z", "+00:00")) for event in leaver.audit(run["id"])
+    ]
+    # The run is created with its first event and finished just before its last.
+    assert created <= times[0] and times == sorted(times) and times[-1] >= finished
+
+
+def test_an_aktion_system_user_is_not_found_in_a_run_and_a_dry_run(leaver):
+    run = leaver.wait(leaver.start_run({"aktion": "admin"})["id"])
+    target = run["targets"]["aktion"]
+    assert (run["status"], target["status"], target["attempts"]) == ("succeeded", "not_found", 1)
+    assert (target["vendor"]["status"], target["vendor"]["code"]) == (404, 1400)
+    dry = leaver.wait(leaver.start_run({"aktion": "admin"}, dry_run=True)["id"])
+    assert (dry["status"], dry["targets"]["aktion"]["status"]) == ("planned", "not_found")
+
+
+def test_the_logs_are_json_lines(leaver):
+    leaver.wait(leaver.start_run({"wso2": "nobody-logs"})["id"])
+    lines = [line for line in leaver.process.log_path.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    assert records and len(records) == len(lines), [line for line in lines if not line.startswith("{")][:5]
+    assert any(record.get("path") == "/leaver/v1/runs" for record in records)

@@ -9,6 +9,8 @@ import pytest
 
 from svc_leaver.testing import Vendors
 
+from .test_cli import leaver_command
+
 pytestmark = pytest.mark.e2e
 
 AUTH = {"Authorization": "Bearer leaver-demo-token"}
@@ -75,3 +77,33 @@ def test_the_gateway_refuses_on_the_leaver_route_with_problem_details(gateway_st
     assert answer.status_code == 405
     assert answer.headers["Content-Type"].startswith("application/problem+json")
     assert answer.json()["status"] == 405
+
+
+def test_the_leaver_command_works_against_the_gateway(gateway_stack):
+    vendors = Vendors(**{name: gateway_stack.services[name].url for name in VENDOR_ROUTES})
+    accounts = vendors.create_person(devices=0)
+    url = gateway_stack.gateway.url  # LEAVER_URL: the gateway's root URL
+
+    result = leaver_command(
+        url,
+        "offboard",
+        "--person",
+        "E-2002",
+        "--account",
+        f"wso2={accounts['wso2']}",
+        "--account",
+        f"aktion={accounts['aktion']}",
+    )
+
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    run_id = result.stdout.split()[1]
+    assert result.stdout.rstrip().endswith(f"run {run_id}: succeeded")
+    assert vendors.presence({"wso2": accounts["wso2"], "aktion": accounts["aktion"]}) == {
+        "wso2": False,
+        "aktion": False,
+    }
+    shown = leaver_command(url, "show", run_id)
+    assert shown.returncode == 0 and "succeeded" in shown.stdout
+    verified = leaver_command(url, "verify")
+    assert verified.returncode == 0 and verified.stdout.startswith("audit chain valid")
+    assert leaver_command(url, "verify", token="wrong").returncode == 3

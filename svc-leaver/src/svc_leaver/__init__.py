@@ -7,11 +7,12 @@ import logging
 from flask import Flask, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from svc_leaver import auth
 from svc_leaver.audit import ensure_head
 from svc_leaver.config import load_config
 from svc_leaver.errors import Problem
 from svc_leaver.queue import LeaverQueue
-from svc_leaver.routes import QUEUE_KEY, blp
+from svc_leaver.routes import PREFIX, QUEUE_KEY, blp
 from svc_leaver.runner import Runtime
 from vendorkit import db
 from vendorkit.dialects.problem import ProblemDialect
@@ -36,6 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         dialect=ProblemDialect(),
         blueprints=[blp],
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        checks=auth.CHECKS,
+        api_prefixes=[PREFIX],
         # No demo data of its own: the emulator's reset leaves no runs and a fresh audit chain.
         demo_loader=lambda session, _config: ensure_head(session),
     )

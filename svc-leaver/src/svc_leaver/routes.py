@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from svc_leaver import audit, services
-from svc_leaver.auth import require_token
+from svc_leaver.auth import API_CLIENT
 from svc_leaver.errors import invalid
 from svc_leaver.schemas import (
     AuditListSchema,
@@ -22,6 +22,7 @@ from svc_leaver.schemas import (
 )
 from vendorkit import db
 from vendorkit.dialects import json_response
+from vendorkit.endpoints import declare
 
 blp = Blueprint("leaver", __name__, description="Offboard one person from all five vendors")
 
@@ -43,11 +44,6 @@ def run_location(run_id: str) -> dict[str, str]:
     return {"Location": f"{PREFIX}/runs/{run_id}"}
 
 
-@blp.before_request
-def _authenticate():
-    require_token()
-
-
 @blp.route(f"{PREFIX}/runs")
 class Runs(MethodView):
     @blp.doc(
@@ -56,6 +52,7 @@ class Runs(MethodView):
     )
     @blp.alt_response(202, schema=RunSchema, description="The run, started")
     @blp.alt_response(200, schema=RunSchema, description="The run an earlier request with this key created")
+    @declare(API_CLIENT)
     def post(self):
         """Start a run that offboards one person from the named targets (or only looks, with dry_run)."""
         key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
@@ -72,6 +69,7 @@ class Runs(MethodView):
 
     @blp.doc(parameters=[{"in": "query", "schema": RunListQuerySchema}])
     @blp.alt_response(200, schema=RunListSchema, description="Runs, newest first")
+    @declare(API_CLIENT)
     def get(self):
         """Runs, newest first, filtered by person and status."""
         repeated = {
@@ -89,6 +87,7 @@ class Runs(MethodView):
 @blp.route(f"{PREFIX}/runs/<run_id>")
 class RunDetail(MethodView):
     @blp.alt_response(200, schema=RunSchema, description="The run")
+    @declare(API_CLIENT)
     def get(self, run_id: str):
         """One run with each target's progress."""
         return json_response(200, services.run_view(services.get_run(db.session(), run_id)))
@@ -97,6 +96,7 @@ class RunDetail(MethodView):
 @blp.route(f"{PREFIX}/runs/<run_id>/retry")
 class RunRetry(MethodView):
     @blp.alt_response(202, schema=RunSchema, description="The run, running its failed targets again")
+    @declare(API_CLIENT)
     def post(self, run_id: str):
         """Run the failed targets of a finished run again."""
         run = services.retry_run(db.session(), run_id, queue().enqueue)
@@ -106,6 +106,7 @@ class RunRetry(MethodView):
 @blp.route(f"{PREFIX}/runs/<run_id>/audit")
 class RunAudit(MethodView):
     @blp.alt_response(200, schema=AuditListSchema, description="The run's audit events")
+    @declare(API_CLIENT)
     def get(self, run_id: str):
         """The run's audit events in seq order."""
         session = db.session()
@@ -116,6 +117,7 @@ class RunAudit(MethodView):
 @blp.route(f"{PREFIX}/audit/verify")
 class AuditVerify(MethodView):
     @blp.alt_response(200, schema=VerifySchema, description="Whether the chain is intact")
+    @declare(API_CLIENT)
     def get(self):
         """Check the whole audit hash chain."""
         return json_response(200, audit.verify(db.session()))

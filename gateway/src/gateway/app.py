@@ -121,6 +121,7 @@ class GatewayRequest:
     scheme: str = "http"
     path: str = ""
     _index: dict[str, str] | None = None
+    fault: str | None = None  # the id of the fault applied to this request, once one is picked
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -158,6 +159,10 @@ class GatewayRequest:
             else:
                 environ["HTTP_" + key] = value
         return WerkzeugRequest(environ)
+
+
+# What the access log and the journal say of a request whose client left before the answer (nginx's).
+CLIENT_CLOSED_REQUEST = 499
 
 
 @dataclass(slots=True)
@@ -293,7 +298,11 @@ class Gateway:
             if runtime is None:
                 reply = json_reply(404, {"message": f"No route for {path}"})
             else:
-                reply = await self.handle(runtime, request, client, request_id)
+                try:
+                    reply = await self.handle(runtime, request, client, request_id)
+                except asyncio.CancelledError:
+                    await self.client_went_away(runtime, request, client, request_id, started)
+                    raise
                 reply.route = runtime.route.name
         reply.headers.append(("X-Request-ID", request_id))
         duration = time.perf_counter() - started
@@ -315,6 +324,24 @@ class Gateway:
                 self.log_and_journal, reply, request, client, request_id, duration
             )
         return reply
+
+    async def client_went_away(
+        self, runtime: RouteRuntime, request: GatewayRequest, client: str, request_id: str, started: float
+    ) -> None:
+        """Log, count and journal a request whose client closed its connection before the answer.
+
+        The request may have reached the service (a write done, a fault ``after``
+        holding the answer back): the journal must still show it. Its status is
+        nginx's 499, "client closed request".
+        """
+        reply = Reply(CLIENT_CLOSED_REQUEST, [], b"", "Client Closed Request", route=runtime.route.name)
+        reply.fault = request.fault
+        reply.refused = "fault" if request.fault else None
+        duration = time.perf_counter() - started
+        self.metrics.observe(reply.route, reply.status, duration)
+        if self.emulator.shared_journal:
+            await self.emulator.state.add(self.journal_record(reply, request, client, request_id, duration))
+        self.log_and_journal(reply, request, client, request_id, duration)
 
     def log_and_journal(
         self, reply: Reply, request: GatewayRequest, client: str, request_id: str, duration: float
@@ -443,6 +470,7 @@ class Gateway:
         state = self.emulator.state
         fault = await state.pick(route.name, method, request.path) if state.armed else None
         if fault is not None:
+            request.fault = fault.id
             self.metrics.faults_injected.labels(route.name, fault.action).inc()
             if fault.action == "delay":
                 await asyncio.sleep(fault.delay_ms / 1000)

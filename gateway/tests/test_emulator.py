@@ -156,6 +156,14 @@ def test_refusals_and_unrouted_paths_are_journaled_with_why(emulated):
     assert (entry["route"], entry["status"], entry["upstream"]) == (None, 404, None)
 
 
+def test_a_replica_nobody_could_connect_to_is_not_named_as_upstream(make_gateway):
+    # Nothing listens on this port: nothing was forwarded, so the entry names no upstream.
+    _gateway, client = make_gateway(route("wipe", upstreams=[f"http://127.0.0.1:{free_port()}"]), **ADMIN)
+    assert client.get("/api/v1/users").status_code == 502
+    [entry] = entries(client)
+    assert (entry["status"], entry["refused"], entry["upstream"]) == (502, "upstream_unavailable", None)
+
+
 def test_filters_combine_and_bad_ones_are_400(emulated):
     _gateway, client = emulated
     client.get("/api/v1/a")

@@ -627,13 +627,14 @@ class Gateway:
         tail += "\r\n\r\n"
         start = f"{method} {request.target} HTTP/1.1\r\nHost: "
         failure = Refusal.UPSTREAM_UNAVAILABLE
-        last_endpoint = ""
+        # The last replica the request was sent to: none when no connection could be made, so
+        # that the journal says nothing was forwarded.
+        forwarded_to = ""
         attempts = await runtime.upstreams.attempt_order()
         retried: set[str] = set()
         read_timeout = route.timeouts.read
         while attempts:
             endpoint = attempts.pop(0)
-            last_endpoint = endpoint.label
             pool = endpoint.pool
             try:
                 connection, _new = await pool.acquire()
@@ -646,6 +647,7 @@ class Gateway:
                 failure = Refusal.UPSTREAM_UNAVAILABLE
                 continue
             wire = (start + endpoint.host_header + "\r\n" + tail).encode("latin-1") + body
+            forwarded_to = endpoint.label
             answer = None
             try:
                 answer = await connection.exchange(wire, head=method == "HEAD", read_timeout=read_timeout)
@@ -670,7 +672,7 @@ class Gateway:
             finally:
                 pool.release(connection, answer)
             return answer, endpoint.label
-        raise UpstreamFailed(failure, last_endpoint)
+        raise UpstreamFailed(failure, forwarded_to)
 
     # -- the gateway's own endpoints ----------------------------------------
 

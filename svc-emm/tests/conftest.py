@@ -14,8 +14,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from svc_emm import create_app
+from svc_emm.auth import issue_tokens
 from svc_emm.models import Token
-from svc_emm.tokens import issue_tokens
 from vendorkit import db
 from vendorkit.testing import free_port
 from vendorkit.testing.openapi import documented_client, openapi_document
@@ -119,8 +119,8 @@ def token_for(app):
     """``token_for("kim")``: a fresh access token of a user, issued without the slow password check."""
 
     def issue(username: str) -> dict:
-        with app.app_context():
-            return issue_tokens(db.session(), app.config, username)
+        with app.app_context(), db.unit_of_work() as session:
+            return issue_tokens(session, app.config, username)
 
     return issue
 

@@ -208,16 +208,14 @@ def test_without_mail_host_the_outbox_stores_the_mail(tmp_path, demo_database):
     import shutil
 
     from svc_emm import create_app
-    from svc_emm.tokens import issue_tokens
+    from svc_emm.auth import issue_tokens
     from vendorkit import db
 
     path = tmp_path / "stored.db"
     shutil.copyfile(demo_database, path)
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True})
-    with app.app_context():
-        headers = {
-            "Authorization": "Bearer " + issue_tokens(db.session(), app.config, "admin")["access_token"]
-        }
+    with app.app_context(), db.unit_of_work() as session:
+        headers = {"Authorization": "Bearer " + issue_tokens(session, app.config, "admin")["access_token"]}
     client = app.test_client()
     assert client.post("/mdm-admin/users/email-invitation", json=["kim"], headers=headers).status_code == 200
     outbox = client.get("/mdm-admin/outbox", headers=headers).json["responseContent"]
@@ -294,7 +292,7 @@ def test_smtp_login_with_mail_username_and_password(tmp_path, demo_database, pas
     from aiosmtpd.smtp import AuthResult
 
     from svc_emm import create_app
-    from svc_emm.tokens import issue_tokens
+    from svc_emm.auth import issue_tokens
     from vendorkit import db
     from vendorkit.testing import free_port
 
@@ -334,9 +332,9 @@ def test_smtp_login_with_mail_username_and_password(tmp_path, demo_database, pas
                 "MAIL_FROM": "mdm@example.com",
             }
         )
-        with app.app_context():
+        with app.app_context(), db.unit_of_work() as session:
             headers = {
-                "Authorization": "Bearer " + issue_tokens(db.session(), app.config, "admin")["access_token"]
+                "Authorization": "Bearer " + issue_tokens(session, app.config, "admin")["access_token"]
             }
         body = {"username": "sam", "emailAddress": "sam@example.com"}
         response = app.test_client().post("/mdm-admin/users", json=body, headers=headers)

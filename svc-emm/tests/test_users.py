@@ -201,13 +201,11 @@ def test_add_user_is_rolled_back_when_no_smtp_server_answers(app, tmp_path, demo
         }
     )
     client = down.test_client()
-    from svc_emm.tokens import issue_tokens
+    from svc_emm.auth import issue_tokens
     from vendorkit import db
 
-    with down.app_context():
-        headers = {
-            "Authorization": "Bearer " + issue_tokens(db.session(), down.config, "admin")["access_token"]
-        }
+    with down.app_context(), db.unit_of_work() as session:
+        headers = {"Authorization": "Bearer " + issue_tokens(session, down.config, "admin")["access_token"]}
     response = client.post(
         "/mdm-admin/users", json={"username": "sam", "emailAddress": "s@x.io"}, headers=headers
     )

@@ -83,6 +83,8 @@ ADD_REFUSALS = [
     ({**VALID_ADD, "emailAddress": "sam"}, field("emailAddress")),
     ({**VALID_ADD, "emailAddress": "sam@example"}, field("emailAddress")),
     ({**VALID_ADD, "emailAddress": "s am@example.com"}, field("emailAddress")),
+    ({**VALID_ADD, "emailAddress": "sam@example.com x"}, field("emailAddress")),
+    ({**VALID_ADD, "emailAddress": None, "roles": [1]}, field("roles")),  # types before a missing address
     ({**VALID_ADD, "emailAddress": "x@" + "e" * 250 + ".com"}, field("emailAddress")),
     ({**VALID_ADD, "emailAddress": ["sam@example.com"]}, field("emailAddress")),
     ({**VALID_ADD, "firstname": 5}, field("firstname")),
@@ -198,3 +200,18 @@ def test_outbox_filter_values_are_limited(client, admin_headers):
     response = client.get("/mdm-admin/outbox?recipient=" + "r" * 256, headers=admin_headers)
     assert response.status_code == 400
     assert response.json == refusal(400, "Invalid value for query parameter: recipient.")
+
+
+def test_the_media_type_is_checked_before_the_query_and_the_body(client, admin_headers):
+    # docs/emm.md section 2: 401, 403, 415, then 400.
+    response = client.put(
+        "/mdm-admin/users?username=" + "x" * 300,
+        data="not json",
+        content_type="text/plain",
+        headers=admin_headers,
+    )
+    assert response.status_code == 415
+    response = client.put(
+        "/mdm-admin/users?username=" + "x" * 300, json={"username": "kim"}, headers=admin_headers
+    )
+    assert response.json == refusal(400, "Invalid value for query parameter: username.")

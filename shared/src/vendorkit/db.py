@@ -9,9 +9,10 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Executable, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -172,12 +173,15 @@ def init_app(app: Flask) -> DatabaseState:
         session = g.pop("_db_session", None)
         if session is not None:
             discard(session)
+        connection = g.pop("_db_connection", None)
+        if connection is not None:
+            discard(connection)
 
     return state
 
 
-def discard(session: Session) -> None:
-    """Roll back and close ``session``, never raising: a dead connection is dropped from the pool instead.
+def discard(session: Session | Connection) -> None:
+    """Roll back and close ``session`` (or a connection), never raising: a dead connection is dropped from the pool instead.
 
     The response is already made when a request's session is discarded, so a
     database that died meanwhile must not turn it into a server error page.
@@ -209,13 +213,99 @@ def session() -> Session:
     """
     if "_db_session" not in g:
         current = state()
-        reading = (
-            current_app.config.get(READ_ONLY_GETS, False)
-            and has_request_context()
-            and request.method in READ_METHODS
-        )
-        g._db_session = current.sessionmaker(bind=current.read_engine if reading else current.engine)
+        # A read runs on the request's read connection if a check already opened one: one per request.
+        bind = (g.get("_db_connection") or current.read_engine) if _reading() else current.engine
+        g._db_session = current.sessionmaker(bind=bind)
     return g._db_session
+
+
+def _reading() -> bool:
+    """Whether this is a GET or HEAD request of an app whose GET and HEAD requests write nothing."""
+    return bool(
+        current_app.config.get(READ_ONLY_GETS, False)
+        and has_request_context()
+        and request.method in READ_METHODS
+    )
+
+
+def connection() -> Connection:
+    """The Core connection the request reads on, without an ORM session.
+
+    In a GET or HEAD of a ``READ_ONLY_GETS`` app: a connection of the read
+    engine, checked out once and returned at teardown (the request's session,
+    if it needs one, runs on it too). Otherwise the session's own, inside its
+    (writer's) transaction.
+    """
+    if not _reading():
+        return session().connection()
+    opened = g.get("_db_connection")
+    if opened is None:
+        if "_db_session" in g:
+            return g._db_session.connection()
+        opened = g._db_connection = state().read_engine.connect()
+    return opened
+
+
+class Prepared:
+    """A Core SELECT compiled once per dialect and run straight on the DBAPI cursor of a connection.
+
+    For the hottest reads (an access token's lookup on every request):
+    SQLAlchemy's per-execution machinery (execution context, result object,
+    events) costs several times the query itself. The statement is still
+    SQLAlchemy's, rendered by its compiler for the connection's dialect, and a
+    driver error is raised as SQLAlchemy's (a lost connection invalidated),
+    so outages are answered as everywhere else. Rows are the driver's tuples:
+    use it for columns of plain types (no result or bind processing).
+    """
+
+    def __init__(self, statement: Executable):
+        self.statement = statement
+        # dialect name -> (SQL text, the bound values the statement holds, positional parameter names or None)
+        self._compiled: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {}
+
+    def _compile(self, dialect: Any) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
+        compiled = self.statement.compile(dialect=dialect)
+        positions = tuple(compiled.positiontup) if compiled.positional else None
+        # The values the statement holds (its literals), the caller's parameters left empty until run.
+        placeholders = {name: None for name, bind in compiled.binds.items() if bind.required}
+        return compiled.string, compiled.construct_params(placeholders), positions
+
+    def rows(self, connection: Connection, **params: Any) -> list[tuple]:
+        """Every row of the statement with ``params`` bound."""
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = self._compile(dialect)
+        sql, defaults, positions = compiled
+        values: Any = {**defaults, **params}
+        if positions is not None:
+            values = tuple(values[name] for name in positions)
+        dbapi_connection = connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, values)
+            return cursor.fetchall()
+        except dialect.loaded_dbapi.Error as error:
+            invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)
+            if invalidated:
+                connection.invalidate(error)
+            raise sa_exc.DBAPIError.instance(
+                sql,
+                None,
+                error,
+                dialect.loaded_dbapi.Error,
+                hide_parameters=True,
+                connection_invalidated=invalidated,
+                dialect=dialect,
+            ) from error
+        finally:
+            with contextlib.suppress(Exception):
+                cursor.close()
+
+    def first(self, connection: Connection, **params: Any) -> tuple | None:
+        """The first row, or None."""
+        rows = self.rows(connection, **params)
+        return rows[0] if rows else None
 
 
 def for_writes(session: Session) -> Session:

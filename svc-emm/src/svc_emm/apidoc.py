@@ -1,10 +1,11 @@
-"""The OpenAPI description of svc-emm: wire schemas, and every operation with every status it answers.
+"""The OpenAPI description of svc-emm: response schemas, and every operation with every status it answers.
 
 Each view carries ``@documented(...)``; its security, 401 and 403 follow from the
-access the view's ``@authenticated`` declares, its 400, 413, 414 and 415 from the
-query parameters and body it reads, so the document is derived from the code
-that answers. The schemas here describe the wire only: validation, with the
-product's refusal texts, stays in schemas.py.
+caller the view declares (``vendorkit.endpoints.declare``), its 400, 413, 414 and
+415 from the query and body its ``@blp.arguments`` read and the formats it
+declares, so the document is derived from the code that answers. The request
+schemas that validate (schemas.py) document themselves through ``@blp.arguments``;
+the ones here describe what is read without a schema (OAuth2's form fields).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any, TypeVar
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
-from svc_emm.schemas import INT32_MAX, MAX_QUERY_LENGTH
+from svc_emm.auth import ANYONE, FORM
+from svc_emm.schemas import JSON
+from vendorkit import endpoints
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -47,10 +50,6 @@ SECURITY_SCHEMES = {
     }
 }
 
-# The stored name is 3 to 30 of these characters; ``PRIMARY/`` (any case) names the only user store.
-USERNAME = r"^([Pp][Rr][Ii][Mm][Aa][Rr][Yy]/)?[A-Za-z0-9._@-]{3,30}$"
-EMAIL = r"^[^\s@]+@[^\s@]+\.[^\s@]+$"
-BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
 DEVICE_STATUSES = (
     "CREATED", "ACTIVE", "INACTIVE", "UNREACHABLE", "UNCLAIMED", "SUSPENDED", "BLOCKED", "REMOVED",
     "DISENROLLMENT_REQUESTED",
@@ -183,7 +182,7 @@ class OAuthErrorSchema(Strict):
     error_description = fields.String(required=True)
 
 
-# --- requests ---------------------------------------------------------------------------------------
+# --- requests (the validated ones are in schemas.py) ------------------------------------------------
 
 
 class Lenient(Schema):
@@ -191,62 +190,6 @@ class Lenient(Schema):
 
     class Meta:
         unknown = EXCLUDE
-
-
-def _username(**options: Any) -> fields.String:
-    return fields.String(validate=validate.Regexp(USERNAME), **options)
-
-
-def _name(**options: Any) -> fields.String:
-    return fields.String(validate=validate.Length(max=100), allow_none=True, **options)
-
-
-class AddUserRequestSchema(Lenient):
-    """Unknown fields, and ``password``, are ignored: the generated password is mailed to the user."""
-
-    username = _username(required=True)
-    firstname = _name()
-    lastname = _name()
-    emailAddress = fields.String(required=True, validate=[validate.Length(max=254), validate.Regexp(EMAIL)])
-    roles = fields.List(
-        fields.String(),
-        allow_none=True,
-        validate=validate.Length(max=50),
-        metadata={"description": "Existing role names, any case (`Internal/…`, `Application/…` ignored)"},
-    )
-
-
-class UpdateUserRequestSchema(Lenient):
-    """Present non-null fields replace; listed roles are added, never removed."""
-
-    username = _username(required=True, metadata={"description": "Decides which user is updated"})
-    firstname = _name()
-    lastname = _name()
-    emailAddress = fields.String(allow_none=True, validate=[validate.Length(max=254), validate.Regexp(EMAIL)])
-    roles = fields.List(fields.String(), allow_none=True, validate=validate.Length(max=50))
-    password = fields.String(
-        allow_none=True,
-        validate=validate.Regexp(BASE64),
-        metadata={
-            "description": "base64 of the new password (5 to 30 characters, no whitespace); empty keeps it"
-        },
-    )
-
-
-def _password(**options: Any) -> fields.String:
-    return fields.String(validate=validate.Regexp(BASE64), metadata={"description": "base64"}, **options)
-
-
-class ChangePasswordRequestSchema(Lenient):
-    username = fields.String(required=True, validate=validate.Length(min=1))
-    oldPassword = _password(required=True)
-    newPassword = _password(required=True)
-
-
-class ResetPasswordRequestSchema(Lenient):
-    username = fields.String(required=True, validate=validate.Length(min=1))
-    oldPassword = fields.String(metadata={"description": "Ignored (may be empty)"})
-    newPassword = _password(required=True)
 
 
 class TokenRequestSchema(Lenient):
@@ -269,42 +212,6 @@ class RevokeRequestSchema(Lenient):
 
 
 USERNAME_LIST = {"type": "array", "items": {"type": "string"}}
-
-
-def _query_text(*, required: bool = False, description: str = "") -> fields.String:
-    return fields.String(
-        required=required,
-        validate=validate.Length(min=1 if required else 0, max=MAX_QUERY_LENGTH),
-        metadata={"description": description} if description else {},
-    )
-
-
-class UsernameQuerySchema(Lenient):
-    username = _query_text(required=True, description="`PRIMARY/` prefix allowed")
-
-
-class UpdateQuerySchema(Lenient):
-    username = _query_text(description="Optional; when given, it must name the body's user")
-
-
-class SearchQuerySchema(Lenient):
-    username = _query_text(description="Text the name contains (any case, `*` any run); absent: everyone")
-
-
-class DevicesQuerySchema(UsernameQuerySchema):
-    start = fields.Integer(
-        validate=validate.Range(min=0, max=INT32_MAX), metadata={"description": "Offset of the page (0)"}
-    )
-    length = fields.Integer(
-        validate=validate.Range(min=-(2**31), max=INT32_MAX),
-        metadata={"description": "Page size; absent or <= 0: a bare array of every device"},
-    )
-
-
-class OutboxQuerySchema(Lenient):
-    username = _query_text(description="Exact stored username")
-    recipient = _query_text(description="Exact recipient address")
-    type = _query_text(description="`user-registration` or `enrolment-invitation`")
 
 
 # --- operations -------------------------------------------------------------------------------------
@@ -348,7 +255,6 @@ def documented(
     schema: Any,
     *,
     status: int = 200,
-    query: type[Schema] | None = None,
     body: Any = None,
     form: type[Schema] | None = None,
     refusals: dict[int, str | dict[str, Any]] | None = None,
@@ -357,13 +263,19 @@ def documented(
 ) -> Callable[[View], View]:
     """Document a view's operation: its success, parameters, body and every refusal it can answer.
 
-    Applied above ``@authenticated``, whose ``access`` decides security, 401 and 403.
-    ``refusals`` maps the other statuses to what they mean (answered in the envelope) or to a
-    whole response object.
+    Applied above ``@blp.arguments`` and ``@declare``: the declared caller decides
+    security, 401 and 403, the arguments' locations and the declared formats the
+    400, 413, 414 and 415. ``body`` documents a JSON body read without a schema,
+    ``form`` the OAuth2 form. ``refusals`` maps the other statuses to what they
+    mean (answered in the envelope) or to a whole response object.
     """
 
     def document(view: View) -> View:
-        access = getattr(view, "access", None)
+        endpoint = getattr(view, endpoints.ATTRIBUTE)
+        # The arguments' own 400 would name flask-smorest's error component; the envelope's is documented below.
+        arguments = getattr(view, "_apidoc", {}).get("arguments", {})
+        arguments.pop("responses", None)
+        read = {parameter["in"] for parameter in arguments.get("parameters", [])}
         responses: dict[int, Any] = {
             status: {"description": description} if empty_success else _json(description, schema)
         }
@@ -371,26 +283,24 @@ def documented(
             responses[status]["headers"] = headers
         for code, meaning in (refusals or {}).items():
             responses[code] = meaning if isinstance(meaning, dict) else _json(meaning, PAYLOAD)
-        doc: dict[str, Any] = {"security": [{SECURITY_SCHEME: []}] if access is not None else []}
-        if query is not None:
-            doc["parameters"] = [{"in": "query", "schema": query}]
+        secured = endpoint.caller != ANYONE
+        doc: dict[str, Any] = {"security": [{SECURITY_SCHEME: []}] if secured else []}
+        if "query" in read:
             responses.setdefault(400, _json("A query value is missing or invalid", PAYLOAD))
             responses[414] = URI_TOO_LONG
         if body is not None:
-            doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+            doc["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+        if endpoint.reads(JSON):
             responses.setdefault(400, _json("The body or one of its fields is invalid", PAYLOAD))
             responses[413] = TOO_LARGE
             responses[415] = _json("The body is not `application/json`", PAYLOAD)
-        if form is not None:
+        if endpoint.reads(FORM):
             # OAuth2 requests are form fields (RFC 6749); an oversized one is refused in the envelope.
-            doc["requestBody"] = {
-                "required": True,
-                "content": {"application/x-www-form-urlencoded": {"schema": form}},
-            }
+            doc["requestBody"] = {"required": True, "content": {FORM: {"schema": form}}}
             responses[413] = TOO_LARGE
-        if access is not None:
+        if secured:
             responses[401] = UNAUTHORIZED
-            who = "non-admins" if access == "admin" else "non-admins naming another user"
+            who = "non-admins" if endpoint.caller == "admin" else "non-admins naming another user"
             responses[403] = _json(f"Refused to {who}", PAYLOAD)
         responses.update(SERVER_FAULTS)
         doc["responses"] = dict(sorted(responses.items()))

@@ -1,21 +1,22 @@
-"""The user-management logic of docs/emm.md section 3: plain functions over a Session."""
+"""The user-management logic of docs/emm.md section 3: plain functions over a Session, never committing."""
 
 from __future__ import annotations
 
-import functools
 import secrets
 import string
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, func, select
+from sqlalchemy import Connection, Row, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from svc_emm import mail
+from svc_emm.auth import revoke_user_tokens
+from svc_emm.errors import Invalid
 from svc_emm.models import Device, Enrolment, OutboxMessage, Role, User
-from svc_emm.schemas import Invalid, PasswordInput, UserInput, strip_prefix
-from svc_emm.tokens import revoke_user_tokens
+from svc_emm.schemas import PasswordInput, UserInput, strip_prefix
+from vendorkit import db
 from vendorkit.security import hash_secret, verify_secret
 
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
@@ -23,12 +24,12 @@ HIDDEN_ROLE_PREFIXES = ("internal/", "application/")
 BUILT_IN_ADMIN = "admin"
 
 
-class ServerFault(Exception):
-    """A failure on the server side: HTTP 500 ``{"errorMessage": ...}``."""
+class Undelivered(Exception):
+    """The SMTP server refused ``mails``: the caller's transaction is rolled back, the outbox must keep them."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, mails: list[mail.Mail]):
+        super().__init__(f"{len(mails)} mail(s) refused")
+        self.mails = mails
 
 
 @dataclass
@@ -121,7 +122,6 @@ def add_user(session: Session, config: dict[str, Any], data: UserInput) -> Answe
         # loser waits here (PostgreSQL) or at BEGIN IMMEDIATE (SQLite).
         session.flush()
     except IntegrityError:
-        session.rollback()
         raise Invalid(
             f"User by username: {data.username} already exists. Therefore, request made to add user was refused.",
             409,
@@ -130,12 +130,8 @@ def add_user(session: Session, config: dict[str, Any], data: UserInput) -> Answe
     # The mail goes out while the new row is still uncommitted: if the SMTP
     # server refuses it, the user is rolled back and only the outbox remembers.
     if not mail.deliver(config, [registration]):
-        session.rollback()
-        mail.record(session, [registration])
-        session.commit()
-        raise ServerFault(f"Error occurred while sending registration email to user '{data.username}'")
+        raise Undelivered([registration])
     mail.record(session, [registration])
-    session.commit()
     return Answer(201, f"User by username: {data.username} was successfully added.")
 
 
@@ -160,7 +156,6 @@ def update_user(session: Session, data: UserInput) -> Answer:
     if data.password is not None:
         user.password_hash = hash_secret(data.password)
         revoke_user_tokens(session, user.username)
-    session.commit()
     return Answer(201, f"User by username: {data.username} was successfully updated.")
 
 
@@ -172,10 +167,8 @@ def remove_user(session: Session, username: str) -> Answer:
     # A conditional DELETE: of two concurrent deletes exactly one removes the row.
     removed = session.execute(delete(User).where(User.username == stored_name))
     if removed.rowcount != 1:
-        session.rollback()
         raise Invalid(f"User by username: {username} does not exist for removal.")
     revoke_user_tokens(session, stored_name)
-    session.commit()
     return Answer(200, f"User by username: {username} was successfully removed.")
 
 
@@ -209,14 +202,14 @@ def search_users(session: Session, fragment: str | None, *, names_only: bool) ->
     )
 
 
-@functools.cache
-def _count_query() -> Select:
-    return select(func.count(User.id))
+# A hot path of dashboards: compiled once, run on the driver's cursor (see db.Prepared).
+COUNT_USERS = db.Prepared(select(func.count(User.id)))
 
 
-def count_users(session: Session) -> int:
-    """How many users there are (the statement is built once: this is a hot path of dashboards)."""
-    return session.connection().scalar(_count_query()) or 0
+def count_users(connection: Connection) -> int:
+    """How many users there are, on the request's read connection (no ORM session needed)."""
+    row = COUNT_USERS.first(connection)
+    return row[0] if row else 0
 
 
 def user_roles(session: Session, username: str) -> Answer:
@@ -275,8 +268,11 @@ def user_devices(session: Session, username: str, start: int, length: int | None
     }
 
 
-def invite_users(session: Session, config: dict[str, Any], usernames: list[str]) -> Answer:
-    """Send one enrolment invitation per distinct user, after checking every name."""
+def invite_users(session: Session, config: dict[str, Any], usernames: list[str]) -> bool:
+    """Send one enrolment invitation per distinct user, after checking every name; whether all went out.
+
+    Sent or not, every invitation is recorded in the outbox.
+    """
     invitations: list[mail.Mail] = []
     seen: set[str] = set()
     for username in usernames:
@@ -290,10 +286,7 @@ def invite_users(session: Session, config: dict[str, Any], usernames: list[str])
             invitations.append(mail.invitation_mail(user.username, user.firstname, user.email))
     delivered = mail.deliver(config, invitations)
     mail.record(session, invitations)
-    session.commit()
-    if not delivered:
-        raise ServerFault("Error occurred while inviting user to enrol their device")
-    return Answer(200, "Email invitation was successfully sent to user.")
+    return delivered
 
 
 def change_password(session: Session, data: PasswordInput) -> Answer:
@@ -303,7 +296,6 @@ def change_password(session: Session, data: PasswordInput) -> Answer:
     if user is None or not old_password_matches:
         raise Invalid("Old password does not match.")
     user.password_hash = hash_secret(data.new_password)
-    session.commit()
     return Answer(201, f"User password by username: {data.username} was successfully changed.")
 
 
@@ -314,7 +306,6 @@ def reset_password(session: Session, data: PasswordInput) -> Answer:
         raise Invalid("Could not change the password.")
     user.password_hash = hash_secret(data.new_password)
     revoke_user_tokens(session, user.username)
-    session.commit()
     return Answer(201, f"User password by username: {data.username} was successfully changed.")
 
 

@@ -1,31 +1,35 @@
-"""OAuth2 tokens: the password and refresh_token grants, revocation, and who a Bearer token is."""
+"""Who calls: OAuth2 tokens (the password and refresh_token grants, revocation) and the request checks.
+
+Each view declares its caller (``vendorkit.endpoints.declare``): ``ADMIN``
+(role ``admin``), ``SELF`` (any token holder; the view calls
+``ensure_self`` once it knows whose record is asked for) or ``ANYONE`` (the
+OAuth2 endpoints). ``CHECKS`` refuse in the product's order: 404/405, 401,
+403 for an admin-only endpoint, 415; the view's validation (400) and the
+self-service 403 follow.
+"""
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select, update
+from flask import g, request
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from svc_emm.errors import Forbidden, Invalid, OAuthError, Unauthorized
 from svc_emm.models import Role, Token, User, UserRole
-from svc_emm.schemas import strip_prefix
+from svc_emm.schemas import MEDIA_TYPE_REFUSED, strip_prefix
+from vendorkit import db
+from vendorkit.endpoints import Endpoint
 from vendorkit.security import hash_token, new_token, verify_secret
 
+ADMIN, SELF, ANYONE = "admin", "self", "anyone"
+FORM = "application/x-www-form-urlencoded"
 INVALID_GRANT = "Provided Authorization Grant is invalid."
 TOKEN_PATTERN = re.compile(r"[0-9a-f]{32}")
-
-
-class OAuthError(Exception):
-    """An OAuth2 error answer: HTTP 400 ``{"error", "error_description"}``."""
-
-    def __init__(self, error: str, description: str):
-        super().__init__(description)
-        self.error = error
-        self.description = description
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class Caller:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+# --- tokens -------------------------------------------------------------------------------------
 
 
 def _required(form: dict[str, str], name: str) -> str:
@@ -83,9 +90,9 @@ def _issue(session: Session, config: dict[str, Any], username: str, scope: str, 
 
 
 def issue_tokens(session: Session, config: dict[str, Any], username: str, scope: str = "default") -> dict:
-    """A new token pair for ``username`` with the configured lifetime, committed."""
+    """A new token pair for ``username`` with the configured lifetime (the caller's transaction commits it)."""
     answer = _issue(session, config, username, scope, int(config["EMM_ACCESS_TOKEN_TTL"]))
-    session.commit()
+    session.flush()
     return answer
 
 
@@ -106,9 +113,7 @@ def grant(session: Session, config: dict[str, Any], form: dict[str, str]) -> dic
         password_matches = verify_secret(user.password_hash if user else None, password)
         if user is None or not password_matches:
             raise OAuthError("invalid_grant", INVALID_GRANT)
-        answer = _issue(session, config, user.username, form.get("scope") or "default", validity)
-        session.commit()
-        return answer
+        return _issue(session, config, user.username, form.get("scope") or "default", validity)
     if grant_type == "refresh_token":
         refresh = _required(form, "refresh_token")
         validity = _validity(form, config)
@@ -123,11 +128,8 @@ def grant(session: Session, config: dict[str, Any], form: dict[str, str]) -> dic
             revoked.rowcount != 1
             or session.scalar(select(User.id).where(User.username == old.username)) is None
         ):
-            session.rollback()
-            raise OAuthError("invalid_grant", INVALID_GRANT)
-        answer = _issue(session, config, old.username, form.get("scope") or old.scope, validity)
-        session.commit()
-        return answer
+            raise OAuthError("invalid_grant", INVALID_GRANT)  # the unit of work rolls the revocation back
+        return _issue(session, config, old.username, form.get("scope") or old.scope, validity)
     raise OAuthError("unsupported_grant_type", "Unsupported Grant Type")
 
 
@@ -139,7 +141,6 @@ def revoke(session: Session, token: str) -> None:
         .where(or_(Token.access_hash == digest, Token.refresh_hash == digest))
         .values(revoked=True)
     )
-    session.commit()
 
 
 def revoke_user_tokens(session: Session, username: str) -> None:
@@ -149,13 +150,8 @@ def revoke_user_tokens(session: Session, username: str) -> None:
     )
 
 
-@functools.cache
-def _caller_query() -> Select:
-    """One round trip: the token, whether its user still exists, and whether they are an admin.
-
-    Built once: every authenticated request runs it, and building the
-    expression costs more than running it.
-    """
+def _caller_statement():
+    """One round trip: the token, whether its user still exists, and whether they are an admin."""
     is_admin = (
         select(UserRole.user_id)
         .join(Role, Role.id == UserRole.role_id)
@@ -169,15 +165,71 @@ def _caller_query() -> Select:
     )
 
 
-def caller_for(session: Session, authorization: str | None) -> Caller | None:
-    """The caller named by an ``Authorization: Bearer`` header; None when missing, unknown, expired or revoked."""
+# Every authenticated request runs it: built and compiled once, run on the driver's cursor
+# (building, compiling or running it through the ORM costs several times the query).
+CALLER_QUERY = db.Prepared(_caller_statement())
+
+
+def caller_for(connection: Connection, authorization: str | None) -> Caller | None:
+    """The caller named by an ``Authorization: Bearer`` header; None when missing, unknown, expired or revoked.
+
+    Looked up in the database on every request, never cached: a token revoked
+    or expired through any process is refused at once.
+    """
     if not authorization:
         return None
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not TOKEN_PATTERN.fullmatch(token):
         return None
-    row = session.connection().execute(_caller_query(), {"digest": hash_token(token)}).first()
-    if row is None or row.revoked or row.access_expires_at <= now_ms():
+    row = CALLER_QUERY.first(connection, digest=hash_token(token))
+    if row is None:
         return None
-    return Caller(row.username, bool(row.is_admin))
+    username, access_expires_at, revoked, is_admin = row
+    if revoked or access_expires_at <= now_ms():
+        return None
+    return Caller(username, bool(is_admin))
+
+
+# --- the request checks, in the product's order -------------------------------------------------
+
+
+def token_holder(endpoint: Endpoint | None) -> None:
+    """401 unless an API endpoint's request carries a valid Bearer token; the caller goes to ``g.caller``."""
+    if endpoint is None or endpoint.caller == ANYONE:
+        return
+    # A read's own connection (no ORM session); a write's transaction, which the lookup joins.
+    caller = caller_for(db.connection(), request.headers.get("Authorization"))
+    if caller is None:
+        raise Unauthorized()
+    g.caller = caller
+
+
+def admin_only(endpoint: Endpoint | None) -> None:
+    """403 for a non-admin on an endpoint for administrators."""
+    if endpoint is not None and endpoint.caller == ADMIN and not g.caller.is_admin:
+        raise Forbidden(g.caller)
+
+
+def body_format(endpoint: Endpoint | None) -> None:
+    """415 (OAuth2: ``invalid_request``) for a body in a format the endpoint does not read."""
+    if endpoint is None or not endpoint.formats:
+        return
+    media_type = (request.mimetype or "").lower()
+    if endpoint.reads(media_type):
+        return
+    if endpoint.reads(FORM):
+        if not media_type and not request.get_data(cache=True):
+            return  # an empty request: every parameter is missing
+        raise OAuthError("invalid_request", f"Unsupported Content-Type: expected {FORM}")
+    raise Invalid(MEDIA_TYPE_REFUSED, 415)
+
+
+CHECKS = [token_holder, admin_only, body_format]
+
+
+def ensure_self(username: str) -> None:
+    """Self-service endpoints, once the request is valid: a non-admin may only name themselves."""
+    caller: Caller = g.caller
+    if not caller.is_admin and strip_prefix(username) != caller.username:
+        raise Forbidden(caller)

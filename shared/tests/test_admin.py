@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from vendorkit import admin, db
 from vendorkit.config import load_settings
 from vendorkit.dialects.problem import ProblemDialect
+from vendorkit.endpoints import declare
 from vendorkit.factory import create_service_app
 from vendorkit.security import hash_token
 
@@ -121,6 +122,7 @@ def _stateless_token(member_id: int) -> str:
 
 
 @toy.post("/members")
+@declare("anyone")
 def create_member():
     """Add a member."""
     body = request.get_json()
@@ -140,6 +142,7 @@ def create_member():
 
 
 @toy.delete("/members/<int:member_id>")
+@declare("anyone")
 def delete_member(member_id: int):
     """Remove a member."""
     session = db.session()
@@ -152,6 +155,7 @@ def delete_member(member_id: int):
 
 
 @toy.post("/login/<int:member_id>")
+@declare("anyone")
 def login(member_id: int):
     """A stored session token and a stateless signed token for a member."""
     session = db.session()
@@ -163,6 +167,7 @@ def login(member_id: int):
 
 
 @toy.get("/me")
+@declare("anyone")
 def me():
     """Who a token belongs to: 401 for a token that is not valid (any more)."""
     session = db.session()
@@ -210,6 +215,7 @@ def make_app(url: str, loader=None, **settings):
         settings=config,
         dialect=ProblemDialect(),
         blueprints=[toy],
+        checks=[],
         demo_loader=loader or CountingLoader(),
     )
 

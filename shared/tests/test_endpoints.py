@@ -121,3 +121,30 @@ def test_the_declaration_names_its_body_formats():
     endpoint = Endpoint("admin", ("application/json", "application/xml"))
     assert endpoint.reads("application/xml")
     assert not endpoint.reads("text/plain")
+
+
+def test_the_apps_own_views_are_not_checked_even_under_an_api_prefix():
+    app = Flask(__name__)
+    blp = Blueprint("root", __name__)
+
+    @blp.route("/things")
+    class Things(MethodView):
+        @declare("anyone")
+        def get(self):
+            return jsonify(ok=True)
+
+    app.register_blueprint(blp)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    @app.errorhandler(Refused)
+    def _refused(error: Refused):
+        return jsonify(text=error.text), error.status
+
+    endpoints.install(app, require_header, blueprints=["root"], prefixes=["/"])
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/things").status_code == 401
+    assert client.get("/nothing").status_code == 404

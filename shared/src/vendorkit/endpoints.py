@@ -112,9 +112,10 @@ def install(
     prefixes: Iterable[str],
     case_sensitive: bool = True,
 ) -> None:
-    """Run ``checks`` in order before every request under ``prefixes``; refuse undeclared views of ``blueprints``.
+    """Run ``checks`` in order before every declared view, and before an unmatched request under ``prefixes``.
 
-    The routed view's declaration is left in ``g.endpoint`` for the view.
+    Views of ``blueprints`` that declare nothing stop the app here. The routed
+    view's declaration is left in ``g.endpoint`` for the view.
     """
     missing = undeclared(app, blueprints)
     if missing:
@@ -126,9 +127,12 @@ def install(
 
     @app.before_request
     def _check_declared():
-        if not under(request.path, prefixes, case_sensitive=case_sensitive):
-            return
         endpoint = current()
+        if request.routing_exception is None:
+            if endpoint is None:
+                return  # a view of the app's own (health, admin, the document), not the API's
+        elif not under(request.path, prefixes, case_sensitive=case_sensitive):
+            return  # an unknown path outside the API: the app's plain 404
         g.endpoint = endpoint
         for check in ordered:
             check(endpoint)

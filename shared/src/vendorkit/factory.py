@@ -53,11 +53,11 @@ def create_service_app(
     settings: dict[str, Any],
     dialect: Dialect,
     blueprints: Iterable[Blueprint],
+    checks: Sequence[endpoints.Check],
     demo_loader: Callable[[Session, dict[str, Any]], None] | None = None,
     description: str = "",
     security_schemes: dict[str, dict[str, Any]] | None = None,
     read_only_gets: bool = False,
-    checks: Sequence[endpoints.Check] | None = None,
     api_prefixes: Iterable[str] | None = None,
 ) -> Flask:
     """A Flask app with flask-smorest, the vendor's error envelope, JSON logs, health and migrations.
@@ -65,7 +65,7 @@ def create_service_app(
     ``checks``: the service's request checks in its vendor's order (see
     ``vendorkit.endpoints``), run before every view under ``api_prefixes``
     (the blueprints' URL prefixes by default); every view of ``blueprints``
-    must then declare its caller, or the app does not start.
+    declares its caller, or the app does not start.
 
     ``read_only_gets``: the service's GET and HEAD requests write nothing, or
     call ``db.for_writes`` first; their database sessions then read cheaply.
@@ -98,13 +98,12 @@ def create_service_app(
         api.register_blueprint(blueprint)
 
     _register_request_hooks(app, package)
-    if checks is not None:
-        endpoints.install(
-            app,
-            *checks,
-            blueprints=[blueprint.name for blueprint in blueprints],
-            prefixes=api_prefixes or [blueprint.url_prefix or "/" for blueprint in blueprints],
-        )
+    endpoints.install(
+        app,
+        *checks,
+        blueprints=[blueprint.name for blueprint in blueprints],
+        prefixes=api_prefixes or [blueprint.url_prefix or "/" for blueprint in blueprints],
+    )
     register_error_handlers(app, dialect)
     _register_health(app)
 

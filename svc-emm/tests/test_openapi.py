@@ -1,12 +1,12 @@
 """svc-emm's OpenAPI document: valid, complete, and the checker that holds every response to it."""
 
 import json
-import re
 
 import pytest
 from openapi_spec_validator import validate
 
-from vendorkit.testing.openapi import check_response, own_responses
+from vendorkit.testing.openapi import check_response, own_responses, served_operations
+from vendorkit.testing.openapi import operations as all_operations
 
 ADMIN_API = "/mdm-admin"
 OAUTH = ("/oauth2/token", "/oauth2/revoke")
@@ -17,10 +17,8 @@ SERVER_FAULT = {"$ref": "#/components/schemas/ServerFault"}
 def operations(document):
     """Each operation with the responses svc-emm itself answers (the gateway's own left out)."""
     return {
-        (path, method): {**operation, "responses": own_responses(operation)}
-        for path, item in document["paths"].items()
-        for method, operation in item.items()
-        if method != "parameters"
+        key: {**operation, "responses": own_responses(operation)}
+        for key, operation in all_operations(document).items()
     }
 
 
@@ -34,12 +32,7 @@ def test_the_document_is_valid_openapi_3(openapi):
 
 
 def test_the_operations_are_exactly_the_routes_served(app, openapi):
-    served = {
-        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
-        for rule in app.url_map.iter_rules()
-        if rule.rule.startswith((ADMIN_API, *OAUTH))
-        for method in rule.methods - {"HEAD", "OPTIONS"}
-    }
+    served = served_operations(app, ADMIN_API, *OAUTH)
     assert served == set(operations(openapi))
     assert len(served) == 19
 

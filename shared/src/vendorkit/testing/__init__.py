@@ -11,6 +11,7 @@ import glob
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -32,9 +33,33 @@ LEAVER_DEMO_CONFIG = REPO_ROOT / "svc-leaver" / "src" / "svc_leaver" / "demo.yam
 DEMO_GATEWAY_URL = "http://127.0.0.1:8080"
 
 
+# Ports handed out for servers a test starts later lie below the kernel's ephemeral range, so
+# that no outgoing connection made meanwhile (thousands, in a suite) can take one of them.
+SERVER_PORTS_FROM = 20000
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+    """A TCP port nobody listens on now, outside the range the kernel gives outgoing connections."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    low, _high = _ephemeral_range()
+    candidates = list(range(SERVER_PORTS_FROM, low)) if low > SERVER_PORTS_FROM + 1000 else []
+    random.shuffle(candidates)
+    for port in candidates[:200]:
+        with socket.socket(family) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket(family) as sock:  # no room below the ephemeral range: any free port
         sock.bind((host, 0))
         return sock.getsockname()[1]
 

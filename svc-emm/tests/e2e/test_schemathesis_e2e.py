@@ -25,6 +25,7 @@ from schemathesis import GenerationMode
 
 from vendorkit.testing import http_request
 from vendorkit.testing.fuzz import (
+    RenewingLogin,
     examples_per_operation,
     fuzz_every_operation,
     gateway_schema,
@@ -38,29 +39,20 @@ EXAMPLES_PER_OPERATION = examples_per_operation(10)
 PASSWORD_SETTERS = ("/mdm-admin/users", "/mdm-admin/users/reset-password")
 
 
-class AdminSession:
-    """An admin access token, fetched once and again whenever a generated request may have revoked it."""
+def admin_login(base_url: str) -> RenewingLogin:
+    """An admin access token, fetched again after a call that may have revoked it."""
 
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.token: str | None = None
+    def log_in() -> dict[str, str]:
+        response = http_request(
+            "POST",
+            f"{base_url}/oauth2/token",
+            body=urlencode({"grant_type": "password", "username": "admin", "password": "admin-demo"}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
-    def headers(self) -> dict[str, str]:
-        if self.token is None:
-            response = http_request(
-                "POST",
-                f"{self.base_url}/oauth2/token",
-                body=urlencode({"grant_type": "password", "username": "admin", "password": "admin-demo"}),
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
-            assert response.status == 200, response.text
-            self.token = response.json()["access_token"]
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def after(self, path: str) -> None:
-        """Forget the token after a call that may have revoked it."""
-        if path == "/oauth2/revoke":
-            self.token = None
+    return RenewingLogin(log_in, lambda path: path == "/oauth2/revoke")
 
 
 def names_the_admin(case) -> bool:
@@ -76,7 +68,7 @@ def fuzzed(stack, tmp_path_factory):
     """The gateway of a private svc-emm, and its admin session."""
     workdir = tmp_path_factory.mktemp("emm-fuzz")
     with stack.private("emm", workdir, "emm_fuzz") as (service, gateway):
-        yield service, gateway, AdminSession(gateway.url)
+        yield service, gateway, admin_login(gateway.url)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from vendorkit.testing import http_request
-from vendorkit.testing.fuzz import examples_per_operation, fuzz_every_operation, gateway_schema
+from vendorkit.testing.fuzz import RenewingLogin, examples_per_operation, fuzz_every_operation, gateway_schema
 
 from .conftest import API, b64
 
@@ -30,27 +30,20 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EXAMPLES_PER_OPERATION = examples_per_operation(25)
 
 
-class AdminSession:
-    """An admin token, fetched again once a generated request may have revoked it."""
+def admin_login(base_url: str) -> RenewingLogin:
+    """An admin token, fetched again after a call that may have ended it (Logout, RenewLoginToken)."""
 
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.token: str | None = None
+    def log_in() -> dict[str, str]:
+        response = http_request(
+            "POST",
+            f"{base_url}{API}/Login",
+            json_body={"username": "admin", "password": b64("admin-demo")},
+        )
+        return {"Authtoken": response.json()["token"]}
 
-    def headers(self) -> dict[str, str]:
-        if self.token is None:
-            response = http_request(
-                "POST",
-                f"{self.base_url}/webconsole/api/Login",
-                json_body={"username": "admin", "password": b64("admin-demo")},
-            )
-            self.token = response.json()["token"]
-        return {"Authtoken": self.token}
-
-    def after(self, path: str) -> None:
-        """Forget the token after a call that may have ended it (Logout, RenewLoginToken)."""
-        if path.rstrip("/").lower().endswith(("/logout", "/renewlogintoken")):
-            self.token = None
+    return RenewingLogin(
+        log_in, lambda path: path.rstrip("/").lower().endswith(("/logout", "/renewlogintoken"))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +51,7 @@ def fuzzed(stack, tmp_path_factory):
     """The gateway of a private svc-offboard, and its admin session."""
     workdir = tmp_path_factory.mktemp("fuzz-gateway")
     with stack.private("offboard", workdir, "offboard_fuzz") as (service, gateway):
-        yield service, gateway, AdminSession(gateway.url)
+        yield service, gateway, admin_login(gateway.url)
 
 
 @pytest.fixture(scope="module")

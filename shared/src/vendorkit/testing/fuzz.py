@@ -51,6 +51,30 @@ def refusing_vendor_checks(mode: GenerationMode) -> list[Any]:
     return excluded
 
 
+class RenewingLogin:
+    """The headers of a login that generated requests may end, logged in again when one may have.
+
+    ``log_in()`` logs in and answers the headers that carry the session;
+    ``ends_session(path)`` says whether a call to ``path`` may have ended it.
+    """
+
+    def __init__(self, log_in: Callable[[], dict[str, str]], ends_session: Callable[[str], bool]):
+        self.log_in = log_in
+        self.ends_session = ends_session
+        self.current: dict[str, str] | None = None
+
+    def headers(self) -> dict[str, str]:
+        """The session's headers, logging in first when there is none."""
+        if self.current is None:
+            self.current = self.log_in()
+        return self.current
+
+    def after(self, path: str) -> None:
+        """Forget the session after a call to ``path`` that may have ended it."""
+        if self.ends_session(path):
+            self.current = None
+
+
 def randomized() -> bool:
     """Whether generation varies from run to run: only in the long run (``make fuzz``); ``make test`` repeats itself."""
     return "FUZZ_EXAMPLES" in os.environ

@@ -24,6 +24,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from vendorkit import db
 from vendorkit.testing import HttpResult, PostgresServer, ServerProcess, http_request
 
 pytestmark = pytest.mark.e2e
@@ -292,3 +293,26 @@ def test_no_log_line_holds_a_secret_the_clients_sent(services):
         assert '"path"' in log, f"{name} wrote no request log"
         for secret in running.credentials.secrets:
             assert secret not in log, f"{name}'s log holds a secret"
+
+
+def sessions_opened(cluster: PostgresServer, database: str) -> int:
+    """How many connections PostgreSQL has accepted to ``database`` since the cluster started."""
+    with psycopg.connect(cluster.url("postgres").replace("+psycopg", ""), autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = %s", (database,)
+        ).fetchone()
+    return row[0]
+
+
+def test_a_busy_service_reads_on_its_pooled_connections_without_opening_new_ones(services, cluster):
+    # As many concurrent readers as the server has request threads (8 by default): each request holds
+    # a connection, so a pool smaller than that opened and closed one per request (a backend forked each).
+    running = services["emm"]
+    assert running.read().status == 200
+    threads = db.request_threads()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda _: running.read(), range(threads * 10)))  # the pool filled
+        before = sessions_opened(cluster, "outage_emm")
+        statuses = list(pool.map(lambda _: running.read().status, range(threads * 40)))
+    assert statuses == [200] * len(statuses)
+    assert sessions_opened(cluster, "outage_emm") - before <= 1  # an idle one pinged and replaced at most

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import time
 import zlib
 from collections.abc import Iterator
@@ -87,7 +88,10 @@ def make_engine(url: str, **options) -> Engine:
         engine = create_engine(url, **options)
         _make_sqlite_transactional(engine, wal=not in_memory)
         return engine
-    options.setdefault("pool_size", 5)
+    # One pooled connection per request thread: with fewer, every request
+    # beyond the pool opens an overflow connection and closes it again (a
+    # PostgreSQL backend forked per request under full load).
+    options.setdefault("pool_size", request_threads())
     options.setdefault("max_overflow", 10)
     # The most recently used connection first: busy connections stay warm
     # (their statements prepared), idle ones stay idle and are pinged.
@@ -98,6 +102,15 @@ def make_engine(url: str, **options) -> Engine:
     if not options.get("pool_pre_ping"):
         _ping_idle_connections(engine)
     return engine
+
+
+def request_threads() -> int:
+    """How many request threads this process serves with: SERVE_THREADS (waitress) or GUNICORN_THREADS, 8 by default."""
+    for name in ("SERVE_THREADS", "GUNICORN_THREADS"):
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return 8
 
 
 def _ping_idle_connections(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -120,3 +122,33 @@ def test_a_missing_table_is_a_bug_not_an_outage():
     assert db.is_outage(sa_exc.OperationalError("SELECT", {}, locked))
     assert db.is_outage(sa_exc.InterfaceError("SELECT", {}, Exception("connection already closed")))
     assert not db.is_outage(sa_exc.IntegrityError("INSERT", {}, Exception("duplicate key")))
+
+
+def test_concurrent_reads_on_sqlite_reuse_the_pooled_connections(emm):
+    # As many concurrent requests as the server has threads: each holds a connection, and a pool
+    # smaller than that opened one per request beyond it (four PRAGMAs each).
+    app, _client, headers, _path = emm
+    threads = db.request_threads()
+    engine = db.engine(app)
+    held = [engine.connect() for _ in range(threads)]  # the pool filled
+    for connection in held:
+        connection.close()
+    opened = []
+    event.listen(engine, "connect", lambda *_: opened.append(1))
+    barrier = threading.Barrier(threads)
+
+    def read(_):
+        client = app.test_client()
+        barrier.wait()
+        return [client.get("/mdm-admin/users/count", headers=headers).status_code for _ in range(20)]
+
+    with ThreadPoolExecutor(threads) as pool:
+        statuses = [status for answers in pool.map(read, range(threads)) for status in answers]
+    assert statuses == [200] * threads * 20
+    assert opened == []
+
+
+def test_the_pool_holds_a_connection_per_request_thread(monkeypatch, tmp_path):
+    monkeypatch.setenv("SERVE_THREADS", "12")
+    assert db.make_engine(f"sqlite:///{tmp_path / 'x.db'}").pool.size() == 12
+    assert db.make_engine("postgresql+psycopg://nobody@127.0.0.1/nothing").pool.size() == 12

@@ -84,6 +84,8 @@ def make_engine(url: str, **options) -> Engine:
             options.setdefault("poolclass", StaticPool)
         else:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # As below: an overflow connection would run its four PRAGMAs per request.
+            options.setdefault("pool_size", request_threads())
         options.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **options)
         _make_sqlite_transactional(engine, wal=not in_memory)

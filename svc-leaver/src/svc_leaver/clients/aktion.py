@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
-import httpx
-
-from svc_leaver.clients.base import Answer, LoginFailed, Outcome, Unavailable, VendorClient, json_or_none
+from svc_leaver.clients.base import Answer, Request, RequestKind, VendorClient, Verdict, expiry_after
 
 # 401 codes: token not issued (1000) or expired (1001); 1008: the account's rate policy.
 SESSION_CODES = frozenset({1000, 1001})
 RATE_LIMITED_CODE = 1008
 NOT_FOUND_CODE = 1400
 SYSTEM_USER_CODE = 1402
-# Tokens live 20 s by default; ask for a new one a little before.
-EXPIRY_MARGIN = 2.0
+# Tokens live 20 s unless the login answer says otherwise.
+TOKEN_LIFETIME = 20
 JSON_HEADERS = {"Accept": "application/json"}
 
 
@@ -24,82 +22,44 @@ class AktionClient(VendorClient):
     """A soft delete of the user; ``404``/1400 also covers system users, which the API never removes."""
 
     name = "aktion"
-    token: str | None = field(default=None, init=False, repr=False)
-    expires: float = field(default=0.0, init=False)
+    # Tokens are short-lived: ask for a new one a little before.
+    expiry_margin = 2.0
 
-    def parse(self, response: httpx.Response) -> Answer:
-        body = json_or_none(response)
-        code = message = None
-        result = body.get("Result") if isinstance(body, dict) else None
-        if isinstance(result, dict):
-            code, message = result.get("Code"), result.get("Message")
-        return Answer(status=response.status_code, code=code, message=message, body=body)
+    def code_and_message(self, body: dict[str, Any]) -> tuple[Any, str | None]:
+        result = body.get("Result")
+        return (result.get("Code"), result.get("Message")) if isinstance(result, dict) else (None, None)
 
     def vendor_rate_limited(self, answer: Answer) -> bool:
         return answer.status == 401 and answer.code == RATE_LIMITED_CODE
 
-    def login(self) -> None:
+    def login_request(self) -> Request:
         credentials = {"UserLogin": self.username, "ApiKey": self.secret}
-        answer = self.send("login", "POST", "/login", json=credentials, headers=JSON_HEADERS)
-        body = answer.body if isinstance(answer.body, dict) else {}
-        if answer.status == 200 and isinstance(body.get("Token"), str):
-            self.token = body["Token"]
-            lifetime = body.get("ExpireInSec")
-            self.expires = time.time() + (lifetime if isinstance(lifetime, int | float) else 20)
-            return
-        if self.transient(answer):
-            raise Unavailable(answer, rate_limited=self.vendor_rate_limited(answer) or answer.status == 429)
-        raise LoginFailed(answer)
+        return Request("POST", "/login", json=credentials, headers=JSON_HEADERS)
 
-    def has_session(self) -> bool:
-        return self.token is not None and time.time() < self.expires - EXPIRY_MARGIN
+    def issued_token(self, answer: Answer) -> Any:
+        return answer.member("Token")
 
-    def drop_session(self) -> None:
-        self.token = None
+    def session_expiry(self, token: str, answer: Answer) -> float:
+        return expiry_after(answer.member("ExpireInSec"), TOKEN_LIFETIME)
+
+    def authorize(self, kind: RequestKind, request: Request) -> Request:
+        return request.adding(params={"Token": self.token or ""})
 
     def session_expired(self, answer: Answer) -> bool:
         return answer.status == 401 and answer.code in SESSION_CODES
 
-    def lookup(self, account: str) -> Outcome:
-        result = self.call(
-            "lookup",
-            lambda repeat: self.send(
-                "lookup",
-                "GET",
-                "/user/get",
-                repeat=repeat,
-                params={"LoginName": account, "Token": self.token or ""},
-                headers=JSON_HEADERS,
-            ),
-        )
-        if isinstance(result, Outcome):
-            return result
-        if result.status == 200 and result.code == 0:
-            body = result.body if isinstance(result.body, dict) else {}
-            return Outcome("would_remove", result, detail=f"user {body.get('UserName') or account}")
-        if result.code in (NOT_FOUND_CODE, SYSTEM_USER_CODE):
-            return Outcome("not_found", result, detail=result.message)
-        return Outcome("failed", result, detail=result.message)
+    def lookup_request(self, account: str) -> Request:
+        return Request("GET", "/user/get", params={"LoginName": account}, headers=JSON_HEADERS)
 
-    def remove(self, account: str, *, removal_sent_before: bool = False) -> Outcome:
-        result = self.call(
-            "remove",
-            lambda repeat: self.send(
-                "remove",
-                "POST",
-                "/user/remove",
-                repeat=repeat,
-                params={"Token": self.token or ""},
-                headers=JSON_HEADERS,
-                json={"LoginName": account},
-            ),
-        )
-        if isinstance(result, Outcome):
-            return result
-        if result.status == 200 and result.code == 0:
-            return Outcome("done", result, detail=result.message)
-        if result.status == 404 and result.code == NOT_FOUND_CODE:
-            if removal_sent_before:
-                return Outcome("done", result, detail="already removed by this run")
-            return Outcome("not_found", result, detail=result.message)
-        return Outcome("failed", result, detail=result.message)
+    def lookup_verdict(self, account: str, answer: Answer) -> Verdict | None:
+        if answer.status == 200 and answer.code == 0:
+            return Verdict("would_remove", f"user {answer.member('UserName') or account}")
+        return Verdict("not_found") if answer.code in (NOT_FOUND_CODE, SYSTEM_USER_CODE) else None
+
+    def remove_request(self, account: str) -> Request:
+        return Request("POST", "/user/remove", headers=JSON_HEADERS, json={"LoginName": account})
+
+    def removal_verdict(self, account: str, answer: Answer) -> Verdict | None:
+        if answer.status == 200 and answer.code == 0:
+            return Verdict("done")
+        return Verdict("not_found") if answer.status == 404 and answer.code == NOT_FOUND_CODE else None

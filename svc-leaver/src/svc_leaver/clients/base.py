@@ -6,6 +6,10 @@ It never sleeps or retries on its own: it reports whether a failure is worth
 repeating (``Outcome.kind == "retry"``), and the caller decides when.
 Observers see every request (``kind``, method, path without query) and every
 answer, never a body, token or password.
+
+A vendor's module holds only that vendor's rules: its paths and bodies, where
+its answers put the code, message and token, and which answers mean found,
+removed or no such user. ``VendorClient`` does the rest once.
 """
 
 from __future__ import annotations
@@ -13,13 +17,17 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import httpx
 
+from svc_leaver.clients._jwt import expiry_of
+
 # Statuses every vendor uses for "try again later".
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+# How long a session lasts when the login answer does not say.
+DEFAULT_LIFETIME = 3600.0
 
 RequestKind = Literal["login", "lookup", "remove"]
 OutcomeKind = Literal["done", "not_found", "would_remove", "retry", "failed"]
@@ -41,6 +49,40 @@ class Answer:
         if self.status is None:
             return None
         return {"status": self.status, "code": self.code, "message": self.message}
+
+    def member(self, key: str) -> Any:
+        """``body[key]`` when the body is a JSON object, else None."""
+        return self.body.get(key) if isinstance(self.body, dict) else None
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as a vendor's rules describe it; the client adds the session's credentials."""
+
+    method: str
+    path: str
+    params: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
+    json: Any = None
+    data: dict[str, str] | None = None
+
+    def adding(
+        self, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> Request:
+        """This request with more query parameters or headers."""
+        return replace(
+            self,
+            params={**(self.params or {}), **params} if params else self.params,
+            headers={**(self.headers or {}), **headers} if headers else self.headers,
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a vendor's answer to a lookup or removal says; a ``detail`` of None reports the vendor's message."""
+
+    kind: Literal["done", "would_remove", "not_found"]
+    detail: str | None = None
 
 
 @dataclass
@@ -84,10 +126,9 @@ class LoginFailed(Exception):
 class Unavailable(Exception):
     """No usable answer came for a login (connection failure, timeout, 5xx, rate limit): worth repeating."""
 
-    def __init__(self, answer: Answer, *, rate_limited: bool = False):
+    def __init__(self, answer: Answer):
         super().__init__(answer.error or f"HTTP {answer.status}")
         self.answer = answer
-        self.rate_limited = rate_limited
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -108,7 +149,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 @dataclass
 class VendorClient:
-    """The common machinery; each vendor subclass adds login, lookup and remove."""
+    """The common machinery; each vendor subclass adds its requests and how to read their answers."""
 
     base_url: str
     username: str
@@ -118,8 +159,13 @@ class VendorClient:
     observer: Observer = field(default_factory=SilentObserver)
     transport: httpx.BaseTransport | None = None
     http: httpx.Client = field(init=False, repr=False)
+    token: str | None = field(default=None, init=False, repr=False)
+    # When the session lapses (UNIX seconds).
+    expires: float = field(default=0.0, init=False)
 
     name = "vendor"
+    # Log in again this long before the session lapses, so that no request is sent with a dying token.
+    expiry_margin = 5.0
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -137,35 +183,108 @@ class VendorClient:
 
     # -- what each vendor defines ------------------------------------------------
 
-    def login(self) -> None:
-        """Log in as the configured account (LoginFailed / Unavailable on failure)."""
+    def code_and_message(self, body: dict[str, Any]) -> tuple[Any, str | None]:
+        """Where the vendor's JSON object answers put its own code and message."""
         raise NotImplementedError
 
-    def has_session(self) -> bool:
-        """Whether a session is held that has not expired yet, as far as the client can tell."""
+    def login_request(self) -> Request:
+        """The configured account's login."""
         raise NotImplementedError
 
-    def lookup(self, account: str) -> Outcome:
-        """Read-only: would_remove (with what was found in ``detail``) or not_found."""
+    def issued_token(self, answer: Answer) -> Any:
+        """The member of a successful login answer that holds the session's token."""
         raise NotImplementedError
 
-    def remove(self, account: str, *, removal_sent_before: bool = False) -> Outcome:
-        """Offboard ``account``: done or not_found (done when this run sent the removal before)."""
-        raise NotImplementedError
-
-    def parse(self, response: httpx.Response) -> Answer:
-        """The vendor's status, code and message from an answer."""
+    def authorize(self, kind: RequestKind, request: Request) -> Request:
+        """``request`` carrying the session's token, as the vendor expects it."""
         raise NotImplementedError
 
     def session_expired(self, answer: Answer) -> bool:
         """Whether ``answer`` refuses the request because the session expired or was revoked."""
         raise NotImplementedError
 
+    def lookup_request(self, account: str) -> Request:
+        """The read-only request that finds ``account``."""
+        raise NotImplementedError
+
+    def lookup_verdict(self, account: str, answer: Answer) -> Verdict | None:
+        """would_remove or not_found from the answer to the lookup; None when it is a failure."""
+        raise NotImplementedError
+
+    def remove_request(self, account: str) -> Request:
+        """The request that offboards ``account``."""
+        raise NotImplementedError
+
+    def removal_verdict(self, account: str, answer: Answer) -> Verdict | None:
+        """done or not_found from the answer to the removal; None when it is a failure."""
+        raise NotImplementedError
+
+    # -- what a vendor may change -------------------------------------------------
+
     def vendor_rate_limited(self, answer: Answer) -> bool:
         """The vendor's own rate-limit refusal, beyond HTTP 429."""
         return False
 
+    def session_expiry(self, token: str, answer: Answer) -> float:
+        """When a new session lapses: the token's own expiry when it is a JWT, else in an hour."""
+        return expiry_of(token) or time.time() + DEFAULT_LIFETIME
+
+    def start_session(self, answer: Answer) -> bool:
+        """Keep the session a login answer grants; False when it grants none."""
+        token = self.issued_token(answer) if answer.status == 200 else None
+        if not isinstance(token, str):
+            return False
+        self.token, self.expires = token, self.session_expiry(token, answer)
+        return True
+
+    def drop_session(self) -> None:
+        """Forget the session, so that the next request logs in again."""
+        self.token = None
+
     # -- shared ---------------------------------------------------------------
+
+    def lookup(self, account: str) -> Outcome:
+        """Read-only: would_remove (with what was found in ``detail``) or not_found."""
+        return self.step(
+            "lookup", self.lookup_request(account), lambda answer: self.lookup_verdict(account, answer)
+        )
+
+    def remove(self, account: str, *, removal_sent_before: bool = False) -> Outcome:
+        """Offboard ``account``: done or not_found (done when this run sent the removal before)."""
+        outcome = self.step(
+            "remove", self.remove_request(account), lambda answer: self.removal_verdict(account, answer)
+        )
+        if outcome.kind == "not_found" and removal_sent_before:
+            # The earlier removal went through although its answer never arrived.
+            return Outcome("done", outcome.answer, detail="already removed by this run")
+        return outcome
+
+    def step(
+        self, kind: RequestKind, request: Request, verdict_of: Callable[[Answer], Verdict | None]
+    ) -> Outcome:
+        """Send ``request`` in a live session and turn the answer into an Outcome."""
+        result = self.call(kind, request)
+        if isinstance(result, Outcome):
+            return result
+        verdict = verdict_of(result)
+        if verdict is None:
+            return Outcome("failed", result, detail=result.message)
+        return Outcome(
+            verdict.kind, result, detail=result.message if verdict.detail is None else verdict.detail
+        )
+
+    def login(self) -> None:
+        """Log in as the configured account (LoginFailed / Unavailable on failure)."""
+        answer = self.send("login", self.login_request())
+        if self.start_session(answer):
+            return
+        if self.transient(answer):
+            raise Unavailable(answer)
+        raise LoginFailed(answer)
+
+    def has_session(self) -> bool:
+        """Whether a session is held that has not expired yet, as far as the client can tell."""
+        return self.token is not None and time.time() < self.expires - self.expiry_margin
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -174,23 +293,39 @@ class VendorClient:
         """The request path as audited: the base URL's path plus ``path``, no query string."""
         return httpx.URL(self.url(path)).path
 
-    def send(self, kind: RequestKind, method: str, path: str, *, repeat: bool = False, **options) -> Answer:
+    def send(self, kind: RequestKind, request: Request, *, repeat: bool = False) -> Answer:
         """One request; connection failures and timeouts become an Answer without status."""
-        self.observer.request_sent(kind, method, self.path_of(path), repeat=repeat)
+        self.observer.request_sent(kind, request.method, self.path_of(request.path), repeat=repeat)
         try:
-            response = self.http.request(method, self.url(path), **options)
+            response = self.http.request(
+                request.method,
+                self.url(request.path),
+                params=request.params,
+                headers=request.headers,
+                json=request.json,
+                data=request.data,
+            )
         except httpx.TimeoutException as exc:
             answer = Answer(status=None, error=f"timeout: {type(exc).__name__}")
         except httpx.TransportError as exc:
             answer = Answer(status=None, error=f"connection failed: {type(exc).__name__}")
         else:
             answer = self.parse(response)
-            if answer.body is None and answer.message is None:
-                # Not the vendor's JSON (a proxy's HTML error page, say): keep the start of the text.
-                answer.message = _short_text(response)
             answer.retry_after = parse_retry_after(response.headers.get("Retry-After"))
         self.observer.response(kind, answer)
         return answer
+
+    def parse(self, response: httpx.Response) -> Answer:
+        """The vendor's status, code and message from an answer."""
+        body = json_or_none(response)
+        if isinstance(body, dict):
+            code, message = self.code_and_message(body)
+        elif body is None:
+            # Not JSON (a proxy's HTML error page, say): keep the start of the text.
+            code, message = None, _short_text(response)
+        else:
+            code, message = None, None
+        return Answer(status=response.status_code, code=code, message=message, body=body)
 
     def transient(self, answer: Answer) -> bool:
         """Whether repeating the same request later may succeed."""
@@ -222,7 +357,7 @@ class VendorClient:
             return Outcome("failed", exc.answer, detail=f"login refused: {exc}")
         return None
 
-    def call(self, kind: RequestKind, request: Callable[[bool], Answer]) -> Answer | Outcome:
+    def call(self, kind: RequestKind, request: Request) -> Answer | Outcome:
         """Send ``request`` in a live session; renew an expired one once and send again.
 
         Returns the answer to interpret, or an Outcome when the exchange failed
@@ -231,27 +366,28 @@ class VendorClient:
         failure = self.ensure_session()
         if failure is not None:
             return failure
-        answer = request(False)
+        answer = self.send(kind, self.authorize(kind, request))
         if answer.status is not None and self.session_expired(answer):
             self.drop_session()
             failure = self.ensure_session()
             if failure is not None:
                 return failure
-            answer = request(True)
+            answer = self.send(kind, self.authorize(kind, request), repeat=True)
             if answer.status is not None and self.session_expired(answer):
                 return Outcome("failed", answer, detail="session refused again after logging in")
         if self.transient(answer):
             return self.retry_outcome(answer)
         return answer
 
-    def drop_session(self) -> None:
-        """Forget the session, so that the next request logs in again."""
-        raise NotImplementedError
-
 
 def _short_text(response: httpx.Response) -> str | None:
     text = response.text.strip()
     return text[:200] if text else None
+
+
+def expiry_after(lifetime: Any, default: float) -> float:
+    """Now plus ``lifetime`` seconds, or plus ``default`` when the login answer gave no number."""
+    return time.time() + (lifetime if isinstance(lifetime, int | float) else default)
 
 
 def json_or_none(response: httpx.Response) -> Any:

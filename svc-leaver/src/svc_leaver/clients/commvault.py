@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
-import httpx
+from svc_leaver.clients.base import Answer, Request, RequestKind, VendorClient, Verdict
 
-from svc_leaver.clients.base import Answer, LoginFailed, Outcome, Unavailable, VendorClient, json_or_none
-
-# Tokens lapse after 30 idle minutes by default; log in again well before.
-IDLE_LIFETIME = 25 * 60
+# Tokens lapse after 30 idle minutes by default.
+IDLE_LIFETIME = 30 * 60
 JSON_HEADERS = {"Accept": "application/json"}
 
 
@@ -20,84 +19,60 @@ class CommvaultClient(VendorClient):
     """Offboarding removes the user as owner of its clients and disables their backups."""
 
     name = "commvault"
-    token: str | None = field(default=None, init=False, repr=False)
-    last_used: float = field(default=0.0, init=False)
+    # Log in again well before the idle timeout.
+    expiry_margin = 5 * 60
 
-    def parse(self, response: httpx.Response) -> Answer:
-        body = json_or_none(response)
-        code = message = None
-        if isinstance(body, dict):
-            code, message = body.get("errorCode"), body.get("errorMessage")
-            errors = body.get("errList")
-            if code is None and isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                code, message = errors[0].get("errorCode"), errors[0].get("errLogMessage")
-        return Answer(status=response.status_code, code=code, message=message, body=body)
+    def code_and_message(self, body: dict[str, Any]) -> tuple[Any, str | None]:
+        errors = body.get("errList")
+        if (
+            body.get("errorCode") is None
+            and isinstance(errors, list)
+            and errors
+            and isinstance(errors[0], dict)
+        ):
+            return errors[0].get("errorCode"), errors[0].get("errLogMessage")
+        return body.get("errorCode"), body.get("errorMessage")
 
-    def login(self) -> None:
+    def login_request(self) -> Request:
         password = base64.b64encode(self.secret.encode("utf-8")).decode("ascii")
-        answer = self.send(
-            "login",
-            "POST",
-            "/Login",
-            json={"username": self.username, "password": password},
-            headers=JSON_HEADERS,
-        )
-        body = answer.body if isinstance(answer.body, dict) else {}
-        if answer.status == 200 and isinstance(body.get("token"), str):
-            self.token, self.last_used = body["token"], time.time()
-            return
-        if self.transient(answer):
-            raise Unavailable(answer, rate_limited=answer.status == 429)
-        raise LoginFailed(answer)
+        credentials = {"username": self.username, "password": password}
+        return Request("POST", "/Login", json=credentials, headers=JSON_HEADERS)
 
-    def has_session(self) -> bool:
-        return self.token is not None and time.time() - self.last_used < IDLE_LIFETIME
+    def issued_token(self, answer: Answer) -> Any:
+        return answer.member("token")
 
-    def drop_session(self) -> None:
-        self.token = None
+    def session_expiry(self, token: str, answer: Answer) -> float:
+        return time.time() + IDLE_LIFETIME
+
+    def authorize(self, kind: RequestKind, request: Request) -> Request:
+        # Each use of the token restarts its idle timeout.
+        self.expires = time.time() + IDLE_LIFETIME
+        return request.adding(headers={**JSON_HEADERS, "Authtoken": self.token or ""})
 
     def session_expired(self, answer: Answer) -> bool:
         return answer.status == 401
 
-    def _headers(self) -> dict[str, str]:
-        self.last_used = time.time()
-        return {**JSON_HEADERS, "Authtoken": self.token or ""}
+    def lookup_request(self, account: str) -> Request:
+        return Request("GET", "/User")
 
-    def lookup(self, account: str) -> Outcome:
-        result = self.call(
-            "lookup",
-            lambda repeat: self.send("lookup", "GET", "/User", repeat=repeat, headers=self._headers()),
-        )
-        if isinstance(result, Outcome):
-            return result
-        users = result.body.get("users") if isinstance(result.body, dict) else None
-        if result.status != 200 or not isinstance(users, list):
-            return Outcome("failed", result, detail=result.message)
+    def lookup_verdict(self, account: str, answer: Answer) -> Verdict | None:
+        users = answer.member("users")
+        if answer.status != 200 or not isinstance(users, list):
+            return None
         for user in users:
             entity = user.get("userEntity", {}) if isinstance(user, dict) else {}
             name = entity.get("userName")
             if isinstance(name, str) and name.casefold() == account.casefold():
-                return Outcome("would_remove", result, detail=f"user {name} (userId {entity.get('userId')})")
-        return Outcome("not_found", result, detail=f"User [{account}] does not exist.")
+                return Verdict("would_remove", f"user {name} (userId {entity.get('userId')})")
+        return Verdict("not_found", f"User [{account}] does not exist.")
 
-    def remove(self, account: str, *, removal_sent_before: bool = False) -> Outcome:
-        result = self.call(
-            "remove",
-            lambda repeat: self.send(
-                "remove",
-                "POST",
-                "/User/Offboard",
-                repeat=repeat,
-                headers=self._headers(),
-                json={"userName": account},
-            ),
+    def remove_request(self, account: str) -> Request:
+        return Request("POST", "/User/Offboard", json={"userName": account})
+
+    def removal_verdict(self, account: str, answer: Answer) -> Verdict | None:
+        if answer.status == 200 and answer.code == 0:
+            return Verdict("done")
+        gone = (
+            answer.status == 200 and answer.code == 2 and (answer.message or "").endswith("does not exist.")
         )
-        if isinstance(result, Outcome):
-            return result
-        if result.status == 200 and result.code == 0:
-            return Outcome("done", result, detail=result.message)
-        if result.status == 200 and result.code == 2 and (result.message or "").endswith("does not exist."):
-            if removal_sent_before:
-                return Outcome("done", result, detail="already removed by this run")
-            return Outcome("not_found", result, detail=result.message)
-        return Outcome("failed", result, detail=result.message)
+        return Verdict("not_found") if gone else None

@@ -6,22 +6,11 @@ has); a read of the user's devices afterwards says how many it marked.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
-import httpx
-
-from svc_leaver.clients._jwt import expiry_of
-from svc_leaver.clients.base import (
-    Answer,
-    LoginFailed,
-    Outcome,
-    Unavailable,
-    VendorClient,
-    count_of,
-    json_or_none,
-)
+from svc_leaver.clients.base import Answer, Request, RequestKind, VendorClient, Verdict, count_of
 
 # Device status 2: wipe pending (the device wipes itself at its next sync).
 WIPE_PENDING = 2
@@ -36,8 +25,6 @@ TOKEN_PROBLEMS = frozenset(
         "Invalid user",
     }
 )
-# Log in again this long before the token's own expiry.
-EXPIRY_MARGIN = 5.0
 
 
 @dataclass
@@ -45,31 +32,33 @@ class GrommunioClient(VendorClient):
     """``POST /service/wipe/{user}`` with status 2 for all of a user's devices, as the administrator."""
 
     name = "grommunio"
-    token: str | None = field(default=None, init=False, repr=False)
     csrf: str | None = field(default=None, init=False, repr=False)
-    expires: float = field(default=0.0, init=False)
 
-    def parse(self, response: httpx.Response) -> Answer:
-        body = json_or_none(response)
-        message = body.get("message") if isinstance(body, dict) else None
-        return Answer(status=response.status_code, message=message, body=body)
+    def code_and_message(self, body: dict[str, Any]) -> tuple[Any, str | None]:
+        return None, body.get("message")
 
-    def login(self) -> None:
-        answer = self.send("login", "POST", "/login", data={"user": self.username, "pass": self.secret})
-        body = answer.body if isinstance(answer.body, dict) else {}
-        if answer.status == 200 and isinstance(body.get("grommunioAuthJwt"), str):
-            self.token, self.csrf = body["grommunioAuthJwt"], body.get("csrf")
-            self.expires = expiry_of(self.token) or (time.time() + 3600)
-            return
-        if self.transient(answer):
-            raise Unavailable(answer, rate_limited=answer.status == 429)
-        raise LoginFailed(answer)
+    def login_request(self) -> Request:
+        return Request("POST", "/login", data={"user": self.username, "pass": self.secret})
 
-    def has_session(self) -> bool:
-        return self.token is not None and time.time() < self.expires - EXPIRY_MARGIN
+    def issued_token(self, answer: Answer) -> Any:
+        return answer.member("grommunioAuthJwt")
+
+    def start_session(self, answer: Answer) -> bool:
+        if not super().start_session(answer):
+            return False
+        self.csrf = answer.member("csrf")
+        return True
 
     def drop_session(self) -> None:
-        self.token = self.csrf = None
+        super().drop_session()
+        self.csrf = None
+
+    def authorize(self, kind: RequestKind, request: Request) -> Request:
+        headers = {"Cookie": f"grommunioAuthJwt={self.token}"}
+        # Only the writing endpoints check the CSRF token.
+        if kind == "remove" and self.csrf:
+            headers["X-Csrf-Token"] = self.csrf
+        return request.adding(headers=headers)
 
     def session_expired(self, answer: Answer) -> bool:
         # Login-required endpoints say 401 {"message": "Access denied", "error": <reason>}; the wipe
@@ -79,67 +68,34 @@ class GrommunioClient(VendorClient):
         message = answer.message or ""
         return answer.status == 403 and message.removeprefix("Access denied: ") in TOKEN_PROBLEMS
 
-    def _path(self, account: str) -> str:
-        return f"/service/wipe/{quote(account, safe='@')}"
+    def lookup_request(self, account: str) -> Request:
+        return Request("GET", _wipe_path(account))
 
-    def _headers(self, *, write: bool) -> dict[str, str]:
-        headers = {"Cookie": f"grommunioAuthJwt={self.token}"}
-        if write and self.csrf:
-            headers["X-Csrf-Token"] = self.csrf
-        return headers
+    def lookup_verdict(self, account: str, answer: Answer) -> Verdict | None:
+        if answer.status == 200:
+            return Verdict("would_remove", count_of(_device_count(answer), "device"))
+        return Verdict("not_found") if answer.status == 404 else None
 
-    def _devices(self, account: str) -> Answer | Outcome:
-        return self.call(
-            "lookup",
-            lambda repeat: self.send(
-                "lookup", "GET", self._path(account), repeat=repeat, headers=self._headers(write=False)
-            ),
-        )
+    def remove_request(self, account: str) -> Request:
+        return Request("POST", _wipe_path(account), json={"status": WIPE_PENDING, "password": self.secret})
 
-    @staticmethod
-    def _device_count(answer: Answer) -> int:
-        data = answer.body.get("data") if isinstance(answer.body, dict) else None
-        return len(data) if isinstance(data, dict) else 0
-
-    def lookup(self, account: str) -> Outcome:
-        result = self._devices(account)
-        if isinstance(result, Outcome):
-            return result
-        if result.status == 200:
-            return Outcome("would_remove", result, detail=count_of(self._device_count(result), "device"))
-        if result.status == 404:
-            return Outcome("not_found", result, detail=result.message)
-        return Outcome("failed", result, detail=result.message)
-
-    def remove(self, account: str, *, removal_sent_before: bool = False) -> Outcome:
-        result = self.call(
-            "remove",
-            lambda repeat: self.send(
-                "remove",
-                "POST",
-                self._path(account),
-                repeat=repeat,
-                headers=self._headers(write=True),
-                json={"status": WIPE_PENDING, "password": self.secret},
-            ),
-        )
-        if isinstance(result, Outcome):
-            return result
-        if result.status == 201:
-            return Outcome("done", result, detail=self._wiped_devices(account, result))
-        if result.status == 404:
-            return self._gone(result, removal_sent_before)
-        return Outcome("failed", result, detail=result.message)
+    def removal_verdict(self, account: str, answer: Answer) -> Verdict | None:
+        if answer.status == 201:
+            return Verdict("done", self._wiped_devices(account, answer))
+        return Verdict("not_found") if answer.status == 404 else None
 
     def _wiped_devices(self, account: str, removal: Answer) -> str:
         """How many devices the removal marked, read back once (the 201 itself does not say)."""
-        found = self._devices(account)
+        found = self.call("lookup", self.lookup_request(account))
         if isinstance(found, Answer) and found.status == 200:
-            return count_of(self._device_count(found), "device")
+            return count_of(_device_count(found), "device")
         return removal.message or "Success."
 
-    @staticmethod
-    def _gone(answer: Answer, removal_sent_before: bool) -> Outcome:
-        if removal_sent_before:
-            return Outcome("done", answer, detail="already removed by this run")
-        return Outcome("not_found", answer, detail=answer.message)
+
+def _wipe_path(account: str) -> str:
+    return f"/service/wipe/{quote(account, safe='@')}"
+
+
+def _device_count(answer: Answer) -> int:
+    data = answer.member("data")
+    return len(data) if isinstance(data, dict) else 0

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
-import httpx
-
-from svc_leaver.clients.base import Answer, LoginFailed, Outcome, Unavailable, VendorClient, json_or_none
-
-EXPIRY_MARGIN = 5.0
+from svc_leaver.clients.base import (
+    DEFAULT_LIFETIME,
+    Answer,
+    Request,
+    RequestKind,
+    VendorClient,
+    Verdict,
+    expiry_after,
+)
 
 
 @dataclass
@@ -17,81 +21,41 @@ class Wso2Client(VendorClient):
     """Removes the user from the user store; its device enrolments stay (the product's behaviour)."""
 
     name = "wso2"
-    token: str | None = field(default=None, init=False, repr=False)
-    expires: float = field(default=0.0, init=False)
 
-    def parse(self, response: httpx.Response) -> Answer:
-        body = json_or_none(response)
-        message = None
-        if isinstance(body, dict):
-            message = (
-                body.get("messageFromServer") or body.get("errorMessage") or body.get("error_description")
-            )
-        return Answer(status=response.status_code, message=message, body=body)
+    def code_and_message(self, body: dict[str, Any]) -> tuple[Any, str | None]:
+        return None, body.get("messageFromServer") or body.get("errorMessage") or body.get(
+            "error_description"
+        )
 
-    def login(self) -> None:
+    def login_request(self) -> Request:
         form = {"grant_type": "password", "username": self.username, "password": self.secret}
-        answer = self.send("login", "POST", "/oauth2/token", data=form)
-        body = answer.body if isinstance(answer.body, dict) else {}
-        if answer.status == 200 and isinstance(body.get("access_token"), str):
-            self.token = body["access_token"]
-            lifetime = body.get("expires_in")
-            self.expires = time.time() + (lifetime if isinstance(lifetime, int | float) else 3600)
-            return
-        if self.transient(answer):
-            raise Unavailable(answer, rate_limited=answer.status == 429)
-        raise LoginFailed(answer)
+        return Request("POST", "/oauth2/token", data=form)
 
-    def has_session(self) -> bool:
-        return self.token is not None and time.time() < self.expires - EXPIRY_MARGIN
+    def issued_token(self, answer: Answer) -> Any:
+        return answer.member("access_token")
 
-    def drop_session(self) -> None:
-        self.token = None
+    def session_expiry(self, token: str, answer: Answer) -> float:
+        return expiry_after(answer.member("expires_in"), DEFAULT_LIFETIME)
+
+    def authorize(self, kind: RequestKind, request: Request) -> Request:
+        return request.adding(headers={"Authorization": f"Bearer {self.token}"})
 
     def session_expired(self, answer: Answer) -> bool:
         return answer.status == 401
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+    def lookup_request(self, account: str) -> Request:
+        return Request("GET", "/mdm-admin/users/view", params={"username": account})
 
-    def lookup(self, account: str) -> Outcome:
-        result = self.call(
-            "lookup",
-            lambda repeat: self.send(
-                "lookup",
-                "GET",
-                "/mdm-admin/users/view",
-                repeat=repeat,
-                params={"username": account},
-                headers=self._headers(),
-            ),
-        )
-        if isinstance(result, Outcome):
-            return result
-        if result.status == 200:
-            return Outcome("would_remove", result, detail=f"user {account}")
-        if result.status == 404:
-            return Outcome("not_found", result, detail=result.message)
-        return Outcome("failed", result, detail=result.message)
+    def lookup_verdict(self, account: str, answer: Answer) -> Verdict | None:
+        if answer.status == 200:
+            return Verdict("would_remove", f"user {account}")
+        return Verdict("not_found") if answer.status == 404 else None
 
-    def remove(self, account: str, *, removal_sent_before: bool = False) -> Outcome:
-        result = self.call(
-            "remove",
-            lambda repeat: self.send(
-                "remove",
-                "DELETE",
-                "/mdm-admin/users",
-                repeat=repeat,
-                params={"username": account},
-                headers=self._headers(),
-            ),
-        )
-        if isinstance(result, Outcome):
-            return result
-        if result.status == 200:
-            return Outcome("done", result, detail=result.message)
-        if result.status == 400 and (result.message or "").endswith("does not exist for removal."):
-            if removal_sent_before:
-                return Outcome("done", result, detail="already removed by this run")
-            return Outcome("not_found", result, detail=result.message)
-        return Outcome("failed", result, detail=result.message)
+    def remove_request(self, account: str) -> Request:
+        return Request("DELETE", "/mdm-admin/users", params={"username": account})
+
+    def removal_verdict(self, account: str, answer: Answer) -> Verdict | None:
+        if answer.status == 200:
+            return Verdict("done")
+        gone = answer.status == 400 and (answer.message or "").endswith("does not exist for removal.")
+        return Verdict("not_found") if gone else None

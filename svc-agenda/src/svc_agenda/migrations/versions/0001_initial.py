@@ -1,19 +1,13 @@
 """initial: companies, API accounts, users, record permissions, tokens, rate hits, audit
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-23
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 ACTIVE = sa.text("removed_at IS NULL")
 

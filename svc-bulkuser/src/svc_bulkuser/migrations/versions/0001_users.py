@@ -1,19 +1,13 @@
 """The users table with an index on every filtered column.
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-23 17:44:56
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 INDEXED = ("user_type", "role_id", "create_time", "last_login_time", "login_ip", "last_seen")
 

@@ -1,19 +1,13 @@
 """Role names, and the user attributes the product's API models declare.
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-12-02
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0002"
+down_revision = "0001"
 
 # Existing users get null, an empty address list and false: nothing was recorded for them.
 USER_COLUMNS = (

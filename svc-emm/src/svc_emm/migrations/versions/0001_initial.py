@@ -1,19 +1,13 @@
 """initial: users, roles, tokens, devices, outbox; pg_trgm search index on PostgreSQL
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-23 17:46:32
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 
 def upgrade() -> None:

@@ -1,19 +1,13 @@
 """Runs, their targets, idempotency keys and the hash-chained audit log.
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-12-02 02:47:11.338168
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 
 def upgrade() -> None:

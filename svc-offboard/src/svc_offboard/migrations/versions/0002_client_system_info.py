@@ -1,19 +1,13 @@
 """Clients' operating system, cvd port and time zone (read by cvpysdk's Client object).
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-12-02 03:00:00.000000
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0002"
+down_revision = "0001"
 
 COLUMNS = [
     sa.Column("os_type", sa.String(length=64), nullable=False, server_default=""),

@@ -1,19 +1,13 @@
 """Domains, users and their domain roles, devices and their wipe history.
 
-Revision ID: 0001
-Revises:
 Create Date: 2025-01-01
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 
 def upgrade() -> None:

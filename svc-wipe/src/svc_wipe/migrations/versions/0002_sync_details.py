@@ -1,19 +1,13 @@
 """A user's display name and what the ActiveSync server recorded about each device.
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-12-02
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0002"
+down_revision = "0001"
 
 # Nullable: rows written before this revision have no such values, and neither
 # does a device first seen in a wipe report.

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from vendorkit.netaddr import parse_networks
+from vendorkit.netaddr import IPNetwork, parse_networks
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -29,6 +29,14 @@ def common_defaults(service: str) -> dict[str, Any]:
         "ADMIN_API": False,
         "ADMIN_TOKEN": "",
     }
+
+
+def networks(settings: Mapping[str, Any], name: str) -> tuple[IPNetwork, ...]:
+    """The networks the setting ``name`` lists (addresses or CIDR ranges, comma-separated)."""
+    try:
+        return parse_networks(settings[name])
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
 
 
 def _coerce(name: str, raw: str, default: Any) -> Any:
@@ -79,10 +87,7 @@ def load_settings(
             settings[name] = default
     settings.update(overrides)
 
-    try:
-        settings["TRUSTED_PROXY_NETWORKS"] = parse_networks(settings["TRUSTED_PROXIES"])
-    except ValueError as exc:
-        raise ConfigError(f"TRUSTED_PROXIES: {exc}") from None
+    settings["TRUSTED_PROXY_NETWORKS"] = networks(settings, "TRUSTED_PROXIES")
 
     if not settings["DEMO_DATA"]:
         if not url_given:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
+from apispec import APISpec
 from flask import Flask, Response, g, has_request_context, jsonify, request
 from flask_smorest import Api, Blueprint
 from sqlalchemy.orm import Session
@@ -28,6 +29,12 @@ HTTP_REFUSALS = {
     405: Refusal.METHOD_NOT_ALLOWED,
     413: Refusal.BODY_TOO_LARGE,
 }
+
+
+class SelfAnswering(Protocol):
+    """A service's refusal that knows its answer in the vendor's envelope."""
+
+    def response(self) -> Response: ...
 
 
 class VendorApi(Api):
@@ -59,6 +66,8 @@ def create_service_app(
     security_schemes: dict[str, dict[str, Any]] | None = None,
     read_only_gets: bool = False,
     api_prefixes: Iterable[str] | None = None,
+    self_answering: Iterable[type[SelfAnswering]] = (),
+    complete_document: Callable[[APISpec], None] | None = None,
 ) -> Flask:
     """A Flask app with flask-smorest, the vendor's error envelope, JSON logs, health and migrations.
 
@@ -69,6 +78,10 @@ def create_service_app(
 
     ``read_only_gets``: the service's GET and HEAD requests write nothing, or
     call ``db.for_writes`` first; their database sessions then read cheaply.
+
+    ``self_answering``: the service's exception classes that know their answer:
+    one raised is answered with its ``response()``. ``complete_document`` adds to
+    the OpenAPI document what no operation says, once every blueprint is in it.
     """
     app = Flask(package)
     app.config.update(settings)
@@ -96,6 +109,8 @@ def create_service_app(
     blueprints = list(blueprints)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
+    if complete_document is not None:
+        complete_document(api.spec)
 
     _register_request_hooks(app, package)
     endpoints.install(
@@ -105,12 +120,18 @@ def create_service_app(
         prefixes=api_prefixes or [blueprint.url_prefix or "/" for blueprint in blueprints],
     )
     register_error_handlers(app, dialect)
+    for error_class in self_answering:
+        app.register_error_handler(error_class, _answer)
     _register_health(app)
 
     if app.config["RUN_MIGRATIONS"] or app.config["DEMO_DATA"]:
         bootstrap(app, package, demo_loader)
     admin.init_app(app, package, demo_loader)
     return app
+
+
+def _answer(error: SelfAnswering) -> Response:
+    return error.response()
 
 
 def bootstrap(app: Flask, package: str, demo_loader=None) -> None:

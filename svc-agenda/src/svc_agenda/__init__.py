@@ -16,7 +16,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the svc-agenda WSGI app; ``test_config`` overrides settings from the environment."""
     app = create_service_app(
         "svc_agenda",
-        title="AKTION.NEXT web API (users)",
+        title=apidoc.TITLE,
         settings=load_config(test_config),
         dialect=AktionDialect(),
         blueprints=[blp],
@@ -24,9 +24,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         security_schemes=apidoc.SECURITY_SCHEMES,
         read_only_gets=True,
         checks=auth.CHECKS,
+        complete_document=apidoc.complete_document,
     )
-    api = app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
-    apidoc.tighten_nullable_references(api.spec.components.schemas)
 
     @app.errorhandler(AgendaError)
     def _refused(error: AgendaError):

@@ -1,5 +1,9 @@
 """The OpenAPI description of svc-agenda's operations: parameters, bodies and every status each answers.
 
+Each view carries ``@operation(...)`` above its ``@declare``: the declared
+caller decides the Token parameter, the security and the token's refusals,
+the declared body formats and the view's ``@blp.arguments`` its body and
+query parameters, so the document is derived from the code that answers.
 Each response names the result codes it carries (``Result.Code``), in JSON and
 in XML under the root element ``Response``; request bodies are JSON or XML
 under the root element ``Request``. What the gateway in front may answer
@@ -9,13 +13,18 @@ under the root element ``Request``. What the gateway in front may answer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from apispec import APISpec
 from apispec.ext.marshmallow import OpenAPIConverter
 from marshmallow import Schema
 
 from svc_agenda import errors, schemas
+from vendorkit.apidoc import View, declared_arguments, documenting
+from vendorkit.endpoints import Endpoint
+
+TITLE = "AKTION.NEXT web API (users)"
 
 BASE = schemas.BaseRespSchema
 XML_REQUEST_ROOT = "Request"
@@ -98,73 +107,78 @@ def request_body(schema: type[Schema]) -> dict[str, Any]:
     }
 
 
+UNEXPECTED = response(BASE, [errors.DB_FAILED], "Unexpected failure")
+UNSUPPORTED_MEDIA = response(BASE, [errors.UNSUPPORTED_MEDIA], "Content-Type neither JSON nor XML")
+LOGIN_SUCCESS = {
+    "description": "A new token (no Result)",
+    "content": {
+        "application/json": {"schema": schemas.LoginRespSchema},
+        "application/xml": {
+            "schema": {"allOf": [schemas.LoginRespSchema], "xml": {"name": XML_RESPONSE_ROOT}}
+        },
+    },
+}
+LOGIN_REFUSALS = {
+    400: response(BASE, [errors.BINDING_FAILED], "UserLogin or ApiKey missing, blank or too long"),
+    401: response(
+        schemas.LoginFailureSchema,
+        [errors.LOGIN_UNKNOWN, errors.KEY_REVOKED, errors.IP_FILTER_VIOLATED, errors.RATE_POLICY_VIOLATED],
+        "Unknown UserLogin or wrong key (1003), revoked key (1004); the gateway's IP or rate limits",
+    ),
+    403: response(BASE, [errors.DB_FAILED], "The database is unavailable"),
+}
+
+
 def operation(
     success: dict[str, Any],
     *,
-    envelope: type[Schema],
-    forbidden: list[int],
+    envelope: type[Schema] = BASE,
+    forbidden: Sequence[int] = (),
     not_found: bool = False,
-    body: type[Schema] | None = None,
-    parameters: Sequence[dict[str, Any]] = (),
-) -> dict[str, Any]:
-    """A token endpoint: the Token parameter and its refusals, then the operation's own answers.
+    refusals: dict[int, dict[str, Any]] | None = None,
+) -> Callable[[View], View]:
+    """Document a view's operation: its success, and every refusal it can answer.
 
-    ``envelope`` is the operation's error envelope (echoing its request from the privilege check on);
-    ``forbidden`` the result codes its 403 carries.
+    Applied above ``@declare`` and ``@blp.arguments``. A token endpoint gets the
+    Token parameter and its refusals, its query parameters and a 403 whose
+    ``envelope`` (echoing its request from the privilege check on) carries the
+    result codes ``forbidden``; a view that declares body formats documents its
+    body in JSON and XML, and 415. ``refusals`` adds or replaces other statuses.
     """
-    responses: dict[int, Any] = {
-        200: success,
-        400: response(BASE, [errors.BINDING_FAILED], "Token, a parameter or the body does not bind"),
-        401: response(BASE, TOKEN_REFUSALS, "Token unknown or expired, IP filter or rate policy"),
-        403: response(envelope, forbidden, "Privilege, licence, record rule or database failure"),
-        500: response(BASE, [errors.DB_FAILED], "Unexpected failure"),
-    }
-    if not_found:
-        responses[404] = response(envelope, [errors.NOT_FOUND], "No such active user in the caller's company")
-    doc: dict[str, Any] = {
-        "parameters": [TOKEN_PARAMETER, *parameters],
-        "security": [{"Token": []}],
-        "responses": responses,
-    }
-    if body is not None:
-        doc["requestBody"] = request_body(body)
-        responses[415] = response(BASE, [errors.UNSUPPORTED_MEDIA], "Content-Type neither JSON nor XML")
-    return doc
+
+    def describe(view: Callable[..., Any], endpoint: Endpoint) -> dict[str, Any]:
+        arguments = {argument["in"]: argument["schema"] for argument in declared_arguments(view)}
+        responses: dict[int, Any] = {200: success, 500: UNEXPECTED}
+        doc: dict[str, Any] = {"security": [], "responses": responses}
+        if endpoint.caller.token:
+            query = arguments.get("query")
+            doc["parameters"] = [TOKEN_PARAMETER, *(query_parameters(query) if query else [])]
+            doc["security"] = [{"Token": []}]
+            responses[400] = response(
+                BASE, [errors.BINDING_FAILED], "Token, a parameter or the body does not bind"
+            )
+            responses[401] = response(
+                BASE, TOKEN_REFUSALS, "Token unknown or expired, IP filter or rate policy"
+            )
+            responses[403] = response(
+                envelope, list(forbidden), "Privilege, licence, record rule or database failure"
+            )
+        if not_found:
+            responses[404] = response(
+                envelope, [errors.NOT_FOUND], "No such active user in the caller's company"
+            )
+        if endpoint.formats:
+            doc["requestBody"] = request_body(arguments["json"])
+            responses[415] = UNSUPPORTED_MEDIA
+        responses.update(refusals or {})
+        return doc
+
+    return documenting(describe)
 
 
-def login_operation() -> dict[str, Any]:
-    """POST login: no token; 401 for unknown or revoked credentials."""
-    responses: dict[int, Any] = {
-        200: {
-            "description": "A new token (no Result)",
-            "content": {
-                "application/json": {"schema": schemas.LoginRespSchema},
-                "application/xml": {
-                    "schema": {"allOf": [schemas.LoginRespSchema], "xml": {"name": XML_RESPONSE_ROOT}}
-                },
-            },
-        },
-        400: response(BASE, [errors.BINDING_FAILED], "UserLogin or ApiKey missing, blank or too long"),
-        401: response(
-            schemas.LoginFailureSchema,
-            [
-                errors.LOGIN_UNKNOWN,
-                errors.KEY_REVOKED,
-                errors.IP_FILTER_VIOLATED,
-                errors.RATE_POLICY_VIOLATED,
-            ],
-            "Unknown UserLogin or wrong key (1003), revoked key (1004); the gateway's IP or rate limits",
-        ),
-        403: response(BASE, [errors.DB_FAILED], "The database is unavailable"),
-        415: response(BASE, [errors.UNSUPPORTED_MEDIA], "Content-Type neither JSON nor XML"),
-        500: response(BASE, [errors.DB_FAILED], "Unexpected failure"),
-    }
-    return {"security": [], "requestBody": request_body(schemas.LoginReqSchema), "responses": responses}
-
-
-def tighten_nullable_references(component_schemas: dict[str, dict[str, Any]]) -> None:
+def complete_document(spec: APISpec) -> None:
     """Make apispec's "this object or null" alternatives admit null only, not any object."""
-    for schema in component_schemas.values():
+    for schema in spec.components.schemas.values():
         for prop in schema.get("properties", {}).values():
             for alternative in prop.get("anyOf", []):
                 if alternative == {"type": "object", "nullable": True}:

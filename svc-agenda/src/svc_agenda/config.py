@@ -2,8 +2,7 @@
 
 from typing import Any
 
-from vendorkit.config import ConfigError, load_settings
-from vendorkit.netaddr import parse_networks
+from vendorkit.config import ConfigError, load_settings, networks
 
 SERVICE = "svc-agenda"
 
@@ -26,10 +25,7 @@ DEFAULTS: dict[str, Any] = {
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Settings from the environment, then ``overrides``."""
     settings = load_settings(SERVICE, DEFAULTS, demo_secrets=DEMO_SECRETS, overrides=overrides)
-    try:
-        settings["AGENDA_TRUSTED_PROXY_NETWORKS"] = parse_networks(settings["AGENDA_TRUSTED_PROXIES"])
-    except ValueError as exc:
-        raise ConfigError(f"AGENDA_TRUSTED_PROXIES: {exc}") from None
+    settings["AGENDA_TRUSTED_PROXY_NETWORKS"] = networks(settings, "AGENDA_TRUSTED_PROXIES")
     if settings["AGENDA_TOKEN_TTL_SECONDS"] < 1:
         raise ConfigError("AGENDA_TOKEN_TTL_SECONDS: must be at least 1")
     return settings

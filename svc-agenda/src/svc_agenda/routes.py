@@ -30,8 +30,8 @@ blp = blueprint(
 
 @blp.route("/login")
 class Login(MethodView):
+    @apidoc.operation(apidoc.LOGIN_SUCCESS, refusals=apidoc.LOGIN_REFUSALS)
     @declare(auth.PUBLIC, formats=wire.BODY_TYPES)
-    @blp.doc(**apidoc.login_operation())
     @blp.arguments(schemas.LoginReqSchema)
     def post(self, body: dict[str, Any]):
         """Log in with UserLogin and ApiKey; answers a token valid for 20 seconds."""
@@ -46,24 +46,21 @@ class Login(MethodView):
 
 @blp.route("/user/remove")
 class UserRemove(MethodView):
-    @declare(auth.account(audited_as="remove"), formats=wire.BODY_TYPES)
-    @blp.doc(
-        **apidoc.operation(
-            apidoc.response(schemas.LoginNameRespSchema, [0], "Removed (kept as removed)"),
-            envelope=schemas.LoginNameRespSchema,
-            forbidden=[
-                errors.DELETE_DENIED,
-                errors.LICENCE,
-                errors.RECORD_DENIED,
-                errors.CHANGED,
-                errors.DELETED,
-                errors.CONSISTENCE,
-                errors.DB_FAILED,
-            ],
-            not_found=True,
-            body=schemas.UserRemoveReqSchema,
-        )
+    @apidoc.operation(
+        apidoc.response(schemas.LoginNameRespSchema, [0], "Removed (kept as removed)"),
+        envelope=schemas.LoginNameRespSchema,
+        forbidden=[
+            errors.DELETE_DENIED,
+            errors.LICENCE,
+            errors.RECORD_DENIED,
+            errors.CHANGED,
+            errors.DELETED,
+            errors.CONSISTENCE,
+            errors.DB_FAILED,
+        ],
+        not_found=True,
     )
+    @declare(auth.account(audited_as="remove"), formats=wire.BODY_TYPES)
     @blp.arguments(schemas.UserRemoveReqSchema)
     def post(self, body: dict[str, Any]):
         """Remove a user (kept as removed); privilege Delete of agenda Users required."""
@@ -80,15 +77,12 @@ class UserRemove(MethodView):
 
 @blp.route("/user/create")
 class UserCreate(MethodView):
-    @declare(auth.account(audited_as="create"), formats=wire.BODY_TYPES)
-    @blp.doc(
-        **apidoc.operation(
-            apidoc.response(schemas.UserCreateRespSchema, [0], "Created"),
-            envelope=schemas.UserCreateRespSchema,
-            forbidden=[errors.NEW_DENIED, errors.LICENCE, errors.DUPLICITY, errors.DB_FAILED],
-            body=schemas.UserCreateReqSchema,
-        )
+    @apidoc.operation(
+        apidoc.response(schemas.UserCreateRespSchema, [0], "Created"),
+        envelope=schemas.UserCreateRespSchema,
+        forbidden=[errors.NEW_DENIED, errors.LICENCE, errors.DUPLICITY, errors.DB_FAILED],
     )
+    @declare(auth.account(audited_as="create"), formats=wire.BODY_TYPES)
     @blp.arguments(schemas.UserCreateReqSchema)
     def post(self, body: dict[str, Any]):
         """Create a user in the caller's company; privilege New of agenda Users required."""
@@ -101,15 +95,12 @@ class UserCreate(MethodView):
 
 @blp.route("/user/getAll")
 class UserList(MethodView):
-    @declare(auth.account())
-    @blp.doc(
-        **apidoc.operation(
-            apidoc.response(schemas.UsersRespSchema, [0], "The users, ordered by lowercased LoginName"),
-            envelope=schemas.PageRespSchema,
-            forbidden=[errors.VIEW_DENIED, errors.LICENCE, errors.DB_FAILED],
-            parameters=apidoc.query_parameters(schemas.PageQuerySchema),
-        )
+    @apidoc.operation(
+        apidoc.response(schemas.UsersRespSchema, [0], "The users, ordered by lowercased LoginName"),
+        envelope=schemas.PageRespSchema,
+        forbidden=[errors.VIEW_DENIED, errors.LICENCE, errors.DB_FAILED],
     )
+    @declare(auth.account())
     @blp.arguments(schemas.PageQuerySchema, location="query")
     def get(self, query: dict[str, Any]):
         """List the users of the caller's company, optionally one page at a time."""
@@ -119,22 +110,19 @@ class UserList(MethodView):
 
 @blp.route("/user/get")
 class UserGet(MethodView):
-    @declare(auth.account())
-    @blp.doc(
-        **apidoc.operation(
-            apidoc.response(schemas.UserRespSchema, [0], "The user's fields beside Result"),
-            envelope=schemas.LoginNameRespSchema,
-            forbidden=[
-                errors.VIEW_DENIED,
-                errors.SYSTEM_USER,
-                errors.RECORD_VIEW_DENIED,
-                errors.LICENCE,
-                errors.DB_FAILED,
-            ],
-            not_found=True,
-            parameters=apidoc.query_parameters(schemas.LoginNameQuerySchema),
-        )
+    @apidoc.operation(
+        apidoc.response(schemas.UserRespSchema, [0], "The user's fields beside Result"),
+        envelope=schemas.LoginNameRespSchema,
+        forbidden=[
+            errors.VIEW_DENIED,
+            errors.SYSTEM_USER,
+            errors.RECORD_VIEW_DENIED,
+            errors.LICENCE,
+            errors.DB_FAILED,
+        ],
+        not_found=True,
     )
+    @declare(auth.account())
     @blp.arguments(schemas.LoginNameQuerySchema, location="query")
     def get(self, query: dict[str, Any]):
         """One user of the caller's company by LoginName."""

@@ -14,9 +14,9 @@ from vendorkit.factory import create_service_app
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the svc-bulkuser WSGI app; ``test_config`` overrides settings from the environment."""
-    app = create_service_app(
+    return create_service_app(
         "svc_bulkuser",
-        title="DNL softswitch API v1 (users)",
+        title=apidoc.TITLE,
         settings=load_config(test_config),
         dialect=DnlDialect(),
         blueprints=[blp],
@@ -25,7 +25,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         security_schemes=apidoc.SECURITY_SCHEMES,
         read_only_gets=True,
         checks=CHECKS,
+        self_answering=[ApiError],
+        complete_document=apidoc.complete_document,
     )
-    apidoc.complete(app, blp)
-    app.register_error_handler(ApiError, lambda error: error.response())
-    return app

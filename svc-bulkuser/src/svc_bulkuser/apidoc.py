@@ -1,6 +1,6 @@
 """The OpenAPI description of svc-bulkuser: wire schemas, and every operation with every status it answers.
 
-Each view carries ``@documented(...)`` above its ``@declare``: the security
+Each view carries ``@operation(...)`` above its ``@declare``: the security
 scheme, the 401 and the 403 follow from the caller the view declares, so the
 document is derived from the code that answers. The schemas here describe
 the wire only: validation, with the contract's messages, stays in schemas.py.
@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Flask
-from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from apispec import APISpec
+from marshmallow import Schema, fields, validate
 
 from svc_bulkuser.auth import ANYONE, USER
 from svc_bulkuser.models import USER_TYPES, User, utc_now
-from vendorkit import endpoints
+from vendorkit.apidoc import Strict, View, documenting, json_response
+from vendorkit.endpoints import Endpoint
 
-View = TypeVar("View", bound=Callable[..., Any])
-
+TITLE = "DNL softswitch API v1 (users)"
 DESCRIPTION = (
     "The user part of the DeNovoLab (DNL) Class 4 softswitch REST API v1: log in, read users, "
     "create and list them, and delete them one by one or all that match a set of filters "
@@ -47,13 +46,6 @@ SECURITY_SCHEMES = {
 UNROUTED = "Unrouted"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 TIME = {"format": "date-time", "example": "2024-01-01T00:00:00Z"}
-
-
-class Strict(Schema):
-    """An answer: the service sends exactly these keys (documented as no others)."""
-
-    class Meta:
-        unknown = RAISE
 
 
 def _constant(value: Any) -> dict[str, Any]:
@@ -254,64 +246,57 @@ class DeletedSchema(Strict):
 # --- operations -------------------------------------------------------------------------------------
 
 
-def _json(description: str, schema: Any) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 def _any_of(schemas: Sequence[type[Schema]]) -> Any:
     return schemas[0] if len(schemas) == 1 else {"oneOf": list(schemas)}
 
 
-LOGIN_REFUSALS = {401: _json("Wrong credentials, or an inactive user", LoginRefusalSchema)}
+LOGIN_REFUSALS = {401: json_response("Wrong credentials, or an inactive user", LoginRefusalSchema)}
 SERVER_ERRORS = {
-    500: _json("An unexpected failure (never a trace)", ServerErrorSchema),
-    503: _json("The database is unavailable (retry later)", ServerErrorSchema),
+    500: json_response("An unexpected failure (never a trace)", ServerErrorSchema),
+    503: json_response("The database is unavailable (retry later)", ServerErrorSchema),
 }
 
 
-def documented(
+def operation(
     description: str,
     schema: type[Schema],
     *,
     invalid: Sequence[type[Schema]],
-    body: bool = False,
     not_found: str = "",
     refusals: dict[int, dict[str, Any]] | None = None,
 ) -> Callable[[View], View]:
     """Document a view's operation: its success, and every refusal it can answer.
 
-    Applied above ``@declare``, whose caller decides the security, the 401 and the 403.
-    ``invalid``: the bodies of its 400s; ``body``: it reads a JSON body (413 over
-    the gateway's limit); ``not_found``: when it answers 404; ``refusals``: other statuses.
+    Applied above ``@declare``, whose caller decides the security, the 401 and the 403,
+    and whose body formats the 413 of a view that reads a body (over the gateway's limit).
+    ``invalid``: the bodies of its 400s; ``not_found``: when it answers 404;
+    ``refusals``: other statuses.
     """
 
-    def document(view: View) -> View:
-        endpoint: endpoints.Endpoint = getattr(view, endpoints.ATTRIBUTE)
+    def describe(_view: Callable[..., Any], endpoint: Endpoint) -> dict[str, Any]:
         responses: dict[int, Any] = {
-            200: _json(description, schema),
-            400: _json("A query parameter or a body field is invalid", _any_of(invalid)),
+            200: json_response(description, schema),
+            400: json_response("A query parameter or a body field is invalid", _any_of(invalid)),
         }
-        doc: dict[str, Any] = {"security": []}
+        security = []
         if endpoint.caller != ANYONE:
-            doc["security"] = [{SECURITY_SCHEME: []}]
-            responses[401] = _json("No valid `X-Auth-Token`", TokenRefusalSchema)
+            security = [{SECURITY_SCHEME: []}]
+            responses[401] = json_response("No valid `X-Auth-Token`", TokenRefusalSchema)
             if endpoint.caller != USER:
-                responses[403] = _json("The caller may not do this", ForbiddenSchema)
+                responses[403] = json_response("The caller may not do this", ForbiddenSchema)
         if not_found:
-            responses[404] = _json(not_found, NotFoundSchema)
-        if body:
-            responses[413] = _json("The body is larger than the gateway takes", FailureSchema)
+            responses[404] = json_response(not_found, NotFoundSchema)
+        if endpoint.formats:
+            responses[413] = json_response("The body is larger than the gateway takes", FailureSchema)
         responses.update(refusals or {})
         responses.update(SERVER_ERRORS)
-        doc["responses"] = dict(sorted(responses.items()))
-        return Blueprint.doc(**doc)(view)
+        return {"security": security, "responses": responses}
 
-    return document
+    return documenting(describe)
 
 
-def complete(app: Flask, blueprint: Blueprint) -> None:
+def complete_document(spec: APISpec) -> None:
     """Add what no operation names: the schema of answers to requests no operation takes (404, 405)."""
-    spec = app.extensions["flask-smorest"]["blp_name_to_api"][blueprint.name].spec
     spec.components.schema(
         UNROUTED,
         {

@@ -10,22 +10,7 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 
-from svc_bulkuser import services
-from svc_bulkuser.apidoc import (
-    LOGIN_REFUSALS,
-    USER_OBJECT,
-    USER_OBJECTS,
-    AttributeNotExistsSchema,
-    CannotDeleteSelfSchema,
-    CreatedSchema,
-    DeletedSchema,
-    LoginResponseSchema,
-    SuccessSchema,
-    UserListResponseSchema,
-    UserResponseSchema,
-    ValidationErrorSchema,
-    documented,
-)
+from svc_bulkuser import apidoc, services
 from svc_bulkuser.auth import ADMIN, ADMIN_OR_SELF, ANYONE, USER, caller
 from svc_bulkuser.models import User
 from svc_bulkuser.schemas import (
@@ -54,7 +39,7 @@ blp = blueprint(
 )
 
 JSON = ("application/json",)
-INVALID = (ValidationErrorSchema, AttributeNotExistsSchema)
+INVALID = (apidoc.ValidationErrorSchema, apidoc.AttributeNotExistsSchema)
 NO_SUCH_USER = "No user has this id, or the id is not a number"
 
 
@@ -65,12 +50,11 @@ def success(**fields: Any):
 
 @blp.route("/auth")
 class Login(MethodView):
-    @documented(
+    @apidoc.operation(
         "Logged in: the token and the user",
-        LoginResponseSchema,
+        apidoc.LoginResponseSchema,
         invalid=INVALID,
-        body=True,
-        refusals=LOGIN_REFUSALS,
+        refusals=apidoc.LOGIN_REFUSALS,
     )
     @declare(ANYONE, formats=JSON)
     @blp.arguments(NoQuerySchema, location="query")
@@ -93,19 +77,21 @@ class Login(MethodView):
         payload = {
             "token": token,
             "user_type": user.user_type,
-            "user": USER_OBJECT.dump(user),
+            "user": apidoc.USER_OBJECT.dump(user),
         }
         return success(payload=payload)
 
 
 def user_response(user: User):
     """``{"success": true, "payload": <user>}``."""
-    return success(payload=USER_OBJECT.dump(user))
+    return success(payload=apidoc.USER_OBJECT.dump(user))
 
 
 @blp.route("/user")
 class CurrentUser(MethodView):
-    @documented("The caller's record", UserResponseSchema, invalid=(AttributeNotExistsSchema,))
+    @apidoc.operation(
+        "The caller's record", apidoc.UserResponseSchema, invalid=(apidoc.AttributeNotExistsSchema,)
+    )
     @declare(USER)
     @blp.arguments(NoQuerySchema, location="query")
     def get(self, _query):
@@ -115,7 +101,7 @@ class CurrentUser(MethodView):
 
 @blp.route("/user/create")
 class CreateUser(MethodView):
-    @documented("Created: the new user's id", CreatedSchema, invalid=INVALID, body=True)
+    @apidoc.operation("Created: the new user's id", apidoc.CreatedSchema, invalid=INVALID)
     @declare(ADMIN, formats=JSON)
     @blp.arguments(NoQuerySchema, location="query")
     @blp.arguments(CreateUserSchema)
@@ -128,7 +114,7 @@ class CreateUser(MethodView):
 
 @blp.route("/user/list")
 class UserList(MethodView):
-    @documented("One page of matching users", UserListResponseSchema, invalid=INVALID)
+    @apidoc.operation("One page of matching users", apidoc.UserListResponseSchema, invalid=INVALID)
     @declare(ADMIN)
     @blp.arguments(ListQuerySchema, location="query")
     def get(self, query):
@@ -138,17 +124,17 @@ class UserList(MethodView):
             "total": total,
             "page": query["page"],
             "per_page": query["per_page"],
-            "items": USER_OBJECTS.dump(items),
+            "items": apidoc.USER_OBJECTS.dump(items),
         }
         return success(payload=payload)
 
 
 @blp.route("/user/all")
 class BulkDelete(MethodView):
-    @documented(
+    @apidoc.operation(
         "Deleted: how many users matched",
-        DeletedSchema,
-        invalid=(*INVALID, CannotDeleteSelfSchema),
+        apidoc.DeletedSchema,
+        invalid=(*INVALID, apidoc.CannotDeleteSelfSchema),
         not_found="`user_id` was given, nothing was deleted, and no user has that id",
     )
     @declare(ADMIN)
@@ -166,10 +152,10 @@ class BulkDelete(MethodView):
 
 @blp.route("/user/<int:user_id>")
 class OneUser(MethodView):
-    @documented(
+    @apidoc.operation(
         "The user's record",
-        UserResponseSchema,
-        invalid=(AttributeNotExistsSchema,),
+        apidoc.UserResponseSchema,
+        invalid=(apidoc.AttributeNotExistsSchema,),
         not_found=NO_SUCH_USER,
     )
     @declare(ADMIN_OR_SELF)
@@ -178,10 +164,10 @@ class OneUser(MethodView):
         """One user's record (admin, or the user itself)."""
         return user_response(services.get_user(db.session(), user_id))
 
-    @documented(
+    @apidoc.operation(
         "Deleted",
-        SuccessSchema,
-        invalid=(AttributeNotExistsSchema, CannotDeleteSelfSchema),
+        apidoc.SuccessSchema,
+        invalid=(apidoc.AttributeNotExistsSchema, apidoc.CannotDeleteSelfSchema),
         not_found=NO_SUCH_USER,
     )
     @declare(ADMIN)

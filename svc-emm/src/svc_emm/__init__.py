@@ -14,7 +14,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the svc-emm WSGI app; ``test_config`` overrides settings from the environment."""
     app = create_service_app(
         "svc_emm",
-        title="WSO2 EMM 2.0 admin API (users)",
+        title=apidoc.TITLE,
         settings=load_config(test_config),
         dialect=Wso2Dialect(),
         blueprints=[blp, oauth],

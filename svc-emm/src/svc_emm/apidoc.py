@@ -1,6 +1,6 @@
 """The OpenAPI description of svc-emm: response schemas, and every operation with every status it answers.
 
-Each view carries ``@documented(...)``; its security, 401 and 403 follow from the
+Each view carries ``@operation(...)``; its security, 401 and 403 follow from the
 caller the view declares (``vendorkit.endpoints.declare``), its 400, 413, 414 and
 415 from the query and body its ``@blp.arguments`` read and the formats it
 declares, so the document is derived from the code that answers. The request
@@ -11,17 +11,23 @@ the ones here describe what is read without a schema (OAuth2's form fields).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from flask_smorest import Blueprint
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from svc_emm.auth import ANYONE, FORM
 from svc_emm.schemas import JSON
-from vendorkit import endpoints
+from vendorkit.apidoc import (
+    Strict,
+    View,
+    declared_arguments,
+    documenting,
+    json_response,
+    without_validation_response,
+)
+from vendorkit.endpoints import Endpoint
 
-View = TypeVar("View", bound=Callable[..., Any])
-
+TITLE = "WSO2 EMM 2.0 admin API (users)"
 DESCRIPTION = (
     "The user-management part of the WSO2 EMM 2.0 admin API and its OAuth2 token endpoint. "
     "Answers are JSON (a revocation's is empty). The envelope is "
@@ -54,13 +60,6 @@ DEVICE_STATUSES = (
     "CREATED", "ACTIVE", "INACTIVE", "UNREACHABLE", "UNCLAIMED", "SUSPENDED", "BLOCKED", "REMOVED",
     "DISENROLLMENT_REQUESTED",
 )  # fmt: skip
-
-
-class Strict(Schema):
-    """A response object: the service sends exactly these keys (documented as no others)."""
-
-    class Meta:
-        unknown = RAISE
 
 
 # --- responses --------------------------------------------------------------------------------------
@@ -217,28 +216,26 @@ USERNAME_LIST = {"type": "array", "items": {"type": "string"}}
 # --- operations -------------------------------------------------------------------------------------
 
 
-def _json(description: str, schema: Any, **extra: Any) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}, **extra}
-
-
 PAYLOAD = ResponsePayloadSchema
 SERVER_FAULTS = {
-    500: _json("A fault on the server side, with the operation's own text", ServerFaultSchema),
-    503: _json("The database is unavailable (retry later), with the operation's own text", ServerFaultSchema),
+    500: json_response("A fault on the server side, with the operation's own text", ServerFaultSchema),
+    503: json_response(
+        "The database is unavailable (retry later), with the operation's own text", ServerFaultSchema
+    ),
 }
 NO_STORE = {
     "Cache-Control": {"description": "`no-store`", "schema": {"type": "string"}},
     "Pragma": {"description": "`no-cache`", "schema": {"type": "string"}},
 }
-OAUTH_ERROR = _json(
+OAUTH_ERROR = json_response(
     "`invalid_request` (a missing or bad parameter, not a form), `unsupported_grant_type`, or "
     "`invalid_grant` (wrong credentials; unknown, expired or revoked refresh token)",
     OAuthErrorSchema,
     headers=NO_STORE,
 )
-URI_TOO_LONG = _json("The request line is longer than 8 KiB (refused by the HTTP layer)", PAYLOAD)
-TOO_LARGE = _json("The body is larger than 64 KiB", PAYLOAD)
-UNAUTHORIZED = _json(
+URI_TOO_LONG = json_response("The request line is longer than 8 KiB (refused by the HTTP layer)", PAYLOAD)
+TOO_LARGE = json_response("The body is larger than 64 KiB", PAYLOAD)
+UNAUTHORIZED = json_response(
     "No `Authorization: Bearer` token, or an unknown, expired or revoked one",
     PAYLOAD,
     headers={
@@ -250,7 +247,7 @@ UNAUTHORIZED = _json(
 )
 
 
-def documented(
+def operation(
     description: str,
     schema: Any,
     *,
@@ -270,30 +267,28 @@ def documented(
     mean (answered in the envelope) or to a whole response object.
     """
 
-    def document(view: View) -> View:
-        endpoint = getattr(view, endpoints.ATTRIBUTE)
-        # The arguments' own 400 would name flask-smorest's error component; the envelope's is documented below.
-        arguments = getattr(view, "_apidoc", {}).get("arguments", {})
-        arguments.pop("responses", None)
-        read = {parameter["in"] for parameter in arguments.get("parameters", [])}
+    def describe(view: Callable[..., Any], endpoint: Endpoint) -> dict[str, Any]:
+        # The envelope's 400 is documented below, where the view answers one.
+        without_validation_response(view)
+        read = {argument["in"] for argument in declared_arguments(view)}
         responses: dict[int, Any] = {
-            status: {"description": description} if empty_success else _json(description, schema)
+            status: {"description": description} if empty_success else json_response(description, schema)
         }
         if headers:
             responses[status]["headers"] = headers
         for code, meaning in (refusals or {}).items():
-            responses[code] = meaning if isinstance(meaning, dict) else _json(meaning, PAYLOAD)
+            responses[code] = meaning if isinstance(meaning, dict) else json_response(meaning, PAYLOAD)
         secured = endpoint.caller != ANYONE
         doc: dict[str, Any] = {"security": [{SECURITY_SCHEME: []}] if secured else []}
         if "query" in read:
-            responses.setdefault(400, _json("A query value is missing or invalid", PAYLOAD))
+            responses.setdefault(400, json_response("A query value is missing or invalid", PAYLOAD))
             responses[414] = URI_TOO_LONG
         if body is not None:
             doc["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
         if endpoint.reads(JSON):
-            responses.setdefault(400, _json("The body or one of its fields is invalid", PAYLOAD))
+            responses.setdefault(400, json_response("The body or one of its fields is invalid", PAYLOAD))
             responses[413] = TOO_LARGE
-            responses[415] = _json("The body is not `application/json`", PAYLOAD)
+            responses[415] = json_response("The body is not `application/json`", PAYLOAD)
         if endpoint.reads(FORM):
             # OAuth2 requests are form fields (RFC 6749); an oversized one is refused in the envelope.
             doc["requestBody"] = {"required": True, "content": {FORM: {"schema": form}}}
@@ -301,9 +296,9 @@ def documented(
         if secured:
             responses[401] = UNAUTHORIZED
             who = "non-admins" if endpoint.caller == "admin" else "non-admins naming another user"
-            responses[403] = _json(f"Refused to {who}", PAYLOAD)
+            responses[403] = json_response(f"Refused to {who}", PAYLOAD)
         responses.update(SERVER_FAULTS)
-        doc["responses"] = dict(sorted(responses.items()))
-        return Blueprint.doc(**doc)(view)
+        doc["responses"] = responses
+        return doc
 
-    return document
+    return documenting(describe)

@@ -47,20 +47,20 @@ def answer(result: services.Answer):
 
 @blp.route("/mdm-admin/users", strict_slashes=False)
 class Users(MethodView):
-    @apidoc.documented("All users", apidoc.UserListPayloadSchema)
+    @apidoc.operation("All users", apidoc.UserListPayloadSchema)
     @declare(ADMIN)
     def get(self):
         """List all users, sorted by username."""
         return answer(services.list_users(db.session()))
 
-    @apidoc.documented(
+    @apidoc.operation(
         "The user was added and the registration mail sent",
         apidoc.PAYLOAD,
         status=201,
         refusals={409: "The user already exists"},
     )
-    @blp.arguments(schemas.AddUserRequestSchema)
     @declare(ADMIN, formats=JSON)
+    @blp.arguments(schemas.AddUserRequestSchema)
     def post(self, data: schemas.UserInput):
         """Add a user with a generated password and send the registration mail."""
         try:
@@ -73,15 +73,15 @@ class Users(MethodView):
                 mail.record(session, refused.mails)
             raise ServerFault(REGISTRATION_FAULT.format(username=data.username)) from None
 
-    @apidoc.documented(
+    @apidoc.operation(
         "The user was updated",
         apidoc.PAYLOAD,
         status=201,
         refusals={409: "The user does not exist"},
     )
+    @declare(ADMIN, formats=JSON)
     @blp.arguments(schemas.UpdateQuerySchema, location="query")
     @blp.arguments(schemas.UpdateUserRequestSchema)
-    @declare(ADMIN, formats=JSON)
     def put(self, query: dict[str, Any], data: schemas.UserInput):
         """Update a user's details, add roles, optionally set the password."""
         query_name = query.get("username")
@@ -90,13 +90,13 @@ class Users(MethodView):
         with db.unit_of_work() as session:
             return answer(services.update_user(session, data))
 
-    @apidoc.documented(
+    @apidoc.operation(
         "The user was removed",
         apidoc.PAYLOAD,
         refusals={400: "No username, an unknown user, or `admin`"},
     )
-    @blp.arguments(schemas.UsernameQuerySchema, location="query")
     @declare(ADMIN)
+    @blp.arguments(schemas.UsernameQuerySchema, location="query")
     def delete(self, query: dict[str, Any]):
         """Remove a user; their device enrolments are kept."""
         with db.unit_of_work() as session:
@@ -105,7 +105,7 @@ class Users(MethodView):
 
 @blp.route("/mdm-admin/users/<string:user_filter>")
 class UsersByPrefix(MethodView):
-    @apidoc.documented(
+    @apidoc.operation(
         "The users whose name starts with the filter",
         apidoc.UserListPayloadSchema,
         refusals={405: "The segment names an endpoint that does not answer GET", 414: apidoc.URI_TOO_LONG},
@@ -120,20 +120,21 @@ class UsersByPrefix(MethodView):
 
 @blp.route("/mdm-admin/users/view")
 class UserView(MethodView):
-    @apidoc.documented(
+    @apidoc.operation(
         "The user",
         apidoc.UserPayloadSchema,
         refusals={404: "The user does not exist (the body says statusCode 400, as the product does)"},
     )
-    @blp.arguments(schemas.UsernameQuerySchema, location="query")
     @declare(SELF)
+    @blp.arguments(schemas.UsernameQuerySchema, location="query")
     def get(self, query: dict[str, Any]):
         """Show one user."""
         auth.ensure_self(query["username"])
         return answer(services.view_user(db.session(), query["username"]))
 
 
-documented_user_roles = apidoc.documented(
+# GET and POST answer alike (the document's example uses POST): one apidoc.operation for both.
+user_roles_operation = apidoc.operation(
     "The user's roles",
     apidoc.UserRolesPayloadSchema,
     refusals={400: "No username, or an unknown user"},
@@ -142,16 +143,16 @@ documented_user_roles = apidoc.documented(
 
 @blp.route("/mdm-admin/users/roles")
 class UserRoles(MethodView):
-    @documented_user_roles
-    @blp.arguments(schemas.UsernameQuerySchema, location="query")
+    @user_roles_operation
     @declare(SELF)
+    @blp.arguments(schemas.UsernameQuerySchema, location="query")
     def get(self, query: dict[str, Any]):
         """List a user's roles as one nested list."""
         return self.roles(query["username"])
 
-    @documented_user_roles
-    @blp.arguments(schemas.UsernameQuerySchema, location="query")
+    @user_roles_operation
     @declare(SELF)
+    @blp.arguments(schemas.UsernameQuerySchema, location="query")
     def post(self, query: dict[str, Any]):
         """Same as GET (the document's example uses POST)."""
         return self.roles(query["username"])
@@ -164,7 +165,7 @@ class UserRoles(MethodView):
 
 @blp.route("/mdm-admin/users/count")
 class UserCount(MethodView):
-    @apidoc.documented("The number of users", {"type": "integer", "minimum": 0})
+    @apidoc.operation("The number of users", {"type": "integer", "minimum": 0})
     @declare(ADMIN)
     def get(self):
         """Count the users (a bare integer)."""
@@ -173,9 +174,9 @@ class UserCount(MethodView):
 
 @blp.route("/mdm-admin/users/view-users")
 class UsersBySubstring(MethodView):
-    @apidoc.documented("The users whose name contains the text", apidoc.UserListPayloadSchema)
-    @blp.arguments(schemas.SearchQuerySchema, location="query")
+    @apidoc.operation("The users whose name contains the text", apidoc.UserListPayloadSchema)
     @declare(ADMIN)
+    @blp.arguments(schemas.SearchQuerySchema, location="query")
     def get(self, query: dict[str, Any]):
         """Users whose name contains the given text."""
         return answer(services.search_users(db.session(), query.get("username"), names_only=False))
@@ -183,9 +184,9 @@ class UsersBySubstring(MethodView):
 
 @blp.route("/mdm-admin/users/users-by-username")
 class UsernamesBySubstring(MethodView):
-    @apidoc.documented("The names of the users whose name contains the text", apidoc.NameListPayloadSchema)
-    @blp.arguments(schemas.SearchQuerySchema, location="query")
+    @apidoc.operation("The names of the users whose name contains the text", apidoc.NameListPayloadSchema)
     @declare(ADMIN)
+    @blp.arguments(schemas.SearchQuerySchema, location="query")
     def get(self, query: dict[str, Any]):
         """Names of the users whose name contains the given text."""
         return answer(services.search_users(db.session(), query.get("username"), names_only=True))
@@ -193,12 +194,12 @@ class UsernamesBySubstring(MethodView):
 
 @blp.route("/mdm-admin/users/devices")
 class UserDevices(MethodView):
-    @apidoc.documented(
+    @apidoc.operation(
         "The devices: a bare array, or one page when `length` > 0",
         {"oneOf": [{"type": "array", "items": apidoc.DeviceSchema}, apidoc.DevicePageSchema]},
     )
-    @blp.arguments(schemas.DevicesQuerySchema, location="query")
     @declare(SELF)
+    @blp.arguments(schemas.DevicesQuerySchema, location="query")
     def get(self, query: dict[str, Any]):
         """A user's enrolled devices, optionally paged with start/length."""
         auth.ensure_self(query["username"])
@@ -210,7 +211,7 @@ class UserDevices(MethodView):
 
 @blp.route("/mdm-admin/users/email-invitation")
 class EmailInvitation(MethodView):
-    @apidoc.documented(
+    @apidoc.operation(
         "The invitations were sent",
         apidoc.PAYLOAD,
         body=apidoc.USERNAME_LIST,
@@ -231,14 +232,14 @@ class EmailInvitation(MethodView):
 
 @blp.route("/mdm-admin/users/change-password")
 class ChangePassword(MethodView):
-    @apidoc.documented(
+    @apidoc.operation(
         "The password was changed (the caller's tokens stay valid)",
         apidoc.PAYLOAD,
         status=201,
         refusals={400: "An invalid field, or the old password does not match"},
     )
-    @blp.arguments(schemas.ChangePasswordRequestSchema)
     @declare(SELF, formats=JSON)
+    @blp.arguments(schemas.ChangePasswordRequestSchema)
     def post(self, data: schemas.PasswordInput):
         """Change a password, given the old one."""
         auth.ensure_self(data.username)
@@ -248,14 +249,14 @@ class ChangePassword(MethodView):
 
 @blp.route("/mdm-admin/users/reset-password")
 class ResetPassword(MethodView):
-    @apidoc.documented(
+    @apidoc.operation(
         "The password was set and the user's tokens revoked",
         apidoc.PAYLOAD,
         status=201,
         refusals={400: "An invalid field, or an unknown user"},
     )
-    @blp.arguments(schemas.ResetPasswordRequestSchema)
     @declare(ADMIN, formats=JSON)
+    @blp.arguments(schemas.ResetPasswordRequestSchema)
     def post(self, data: schemas.PasswordInput):
         """Set a user's password as administrator, revoking their tokens."""
         with db.unit_of_work() as session:
@@ -264,7 +265,7 @@ class ResetPassword(MethodView):
 
 @blp.route("/mdm-admin/roles")
 class Roles(MethodView):
-    @apidoc.documented("The role names", apidoc.NameListPayloadSchema)
+    @apidoc.operation("The role names", apidoc.NameListPayloadSchema)
     @declare(ADMIN)
     def get(self):
         """List all role names."""
@@ -273,9 +274,9 @@ class Roles(MethodView):
 
 @blp.route("/mdm-admin/outbox")
 class Outbox(MethodView):
-    @apidoc.documented("The outbox messages", apidoc.OutboxPayloadSchema)
-    @blp.arguments(schemas.OutboxQuerySchema, location="query")
+    @apidoc.operation("The outbox messages", apidoc.OutboxPayloadSchema)
     @declare(ADMIN)
+    @blp.arguments(schemas.OutboxQuerySchema, location="query")
     def get(self, filters: dict[str, str]):
         """The mail the service wrote, with exact filters."""
         return answer(services.outbox(db.session(), filters))
@@ -283,7 +284,7 @@ class Outbox(MethodView):
 
 @oauth.route("/oauth2/token")
 class TokenEndpoint(MethodView):
-    @apidoc.documented(
+    @apidoc.operation(
         "A new token pair",
         apidoc.TokenPairSchema,
         form=apidoc.TokenRequestSchema,
@@ -301,7 +302,7 @@ class TokenEndpoint(MethodView):
 
 @oauth.route("/oauth2/revoke")
 class RevokeEndpoint(MethodView):
-    @apidoc.documented(
+    @apidoc.operation(
         "Revoked, or the token was not known (empty body)",
         None,
         empty_success=True,

@@ -41,8 +41,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         api_prefixes=[PREFIX],
         # No demo data of its own: the emulator's reset leaves no runs and a fresh audit chain.
         demo_loader=lambda session, _config: ensure_head(session),
+        self_answering=[Problem],
     )
-    app.register_error_handler(Problem, lambda error: error.response())
 
     @app.get("/metrics")
     def metrics():

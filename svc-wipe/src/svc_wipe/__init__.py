@@ -17,7 +17,7 @@ CHECKS = (ROUTED, auth.logged_in, schemas.valid_input, auth.permitted)
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the svc-wipe WSGI app; ``test_config`` overrides settings from the environment."""
-    app = create_service_app(
+    return create_service_app(
         "svc_wipe",
         title=apidoc.TITLE,
         settings=load_config(test_config),
@@ -28,6 +28,5 @@ def create_app(test_config: dict | None = None) -> Flask:
         description=apidoc.DESCRIPTION,
         security_schemes=apidoc.SECURITY_SCHEMES,
         checks=CHECKS,
+        self_answering=[errors.ApiError],
     )
-    errors.register(app)
-    return app

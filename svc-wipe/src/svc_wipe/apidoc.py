@@ -11,17 +11,15 @@ that answers. The schemas describe the wire only; validation stays in schemas.py
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import fields, validate
 
 from svc_wipe.auth import CSRF_HEADER, TOKEN_COOKIE, Access
 from svc_wipe.models import DEVICE_ID_MAX, USERNAME_MAX
 from svc_wipe.schemas import DEVICE_ID_PATTERN, MAX_DEVICES, MAX_SQL_INTEGER, WIPE_STATUSES
-from vendorkit.endpoints import ATTRIBUTE
-
-View = TypeVar("View", bound=Callable[..., Any])
+from vendorkit.apidoc import Strict, View, documenting, json_response
+from vendorkit.endpoints import Endpoint
 
 TITLE = "grommunio Admin API"
 DESCRIPTION = (
@@ -50,13 +48,6 @@ ANONYMOUS: dict[str, list] = {}
 SERVICE = ("Service", "Endpoints intended for other services")
 MISC = ("Misc", "Miscellaneous and organizational endpoints")
 DOMAIN_USERS = ("Domain Admin/Users", "Endpoints for user management")
-
-
-class Strict(Schema):
-    """An answer: the service sends exactly these keys (documented as no others)."""
-
-    class Meta:
-        unknown = RAISE
 
 
 # --- refusals ---------------------------------------------------------------------------------------
@@ -253,23 +244,19 @@ DEVICES = {
 # --- operations -------------------------------------------------------------------------------------
 
 
-def _json(description: str, schema: Any) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 INVALID_REQUEST = "Validation of input parameters failed"
 NOT_FOUND = "The requested resource could not be found"
 SERVER_FAULTS = {
-    500: _json("An error occurred while processing the request", ServerErrorSchema),
-    503: _json("The database query failed", DatabaseErrorSchema),
+    500: json_response("An error occurred while processing the request", ServerErrorSchema),
+    503: json_response("The database query failed", DatabaseErrorSchema),
 }
-TOO_LARGE = _json("The body is larger than 10 MiB", MessageSchema)
-LOGIN_REQUIRED = _json(
+TOO_LARGE = json_response("The body is larger than 10 MiB", MessageSchema)
+LOGIN_REQUIRED = json_response(
     "`Access denied`: no token, or an expired, invalid or forged one, or (other than GET) no matching "
     f"`{CSRF_HEADER}`, or its user is gone",
     LoginProblemSchema,
 )
-LOGIN_FAILED = _json(
+LOGIN_FAILED = json_response(
     "`Login failed`: `Invalid username or password`, or `Access denied` for a user without any role",
     LoginProblemSchema,
 )
@@ -289,23 +276,23 @@ def operation(
     *,
     refusals: dict[int, str | dict[str, Any]] | None = None,
     parameters: list[dict[str, Any]] | None = None,
-    body: bool = False,
 ) -> Callable[[View], View]:
     """Document a view's operation: grommunio's id, its security, and every refusal it can answer.
 
     Applied above ``@declare``, whose ``Access`` decides the security, the CSRF header,
-    401 and 403. ``refusals`` maps the view's own statuses to what they mean (in the
-    envelope) or to a whole response; ``parameters`` are its query parameters
-    documented by hand; ``body`` says it reads one (400, 413). The gateway's own
-    answers (414, 429, 502, ...) are added to every operation by the service factory.
+    401 and 403, and whose body formats the 400 and 413 of a view that reads a body.
+    ``refusals`` maps the view's own statuses to what they mean (in the envelope) or
+    to a whole response; ``parameters`` are its query parameters documented by hand.
+    The gateway's own answers (414, 429, 502, ...) are added to every operation by
+    the service factory.
     """
 
-    def document(view: View) -> View:
-        access = getattr(view, ATTRIBUTE).caller
+    def describe(view: Callable[..., Any], endpoint: Endpoint) -> dict[str, Any]:
+        access = endpoint.caller
         responses: dict[int, Any] = {
             code: meaning
             if isinstance(meaning, dict)
-            else _json(meaning, InvalidRequestSchema if code == 400 else MessageSchema)
+            else json_response(meaning, InvalidRequestSchema if code == 400 else MessageSchema)
             for code, meaning in (refusals or {}).items()
         }
         if access in (Access.SYNC_REPORT, Access.SYNC_READ):
@@ -316,21 +303,17 @@ def operation(
             security = [TOKEN]
             responses[401] = LOGIN_REQUIRED
         if access in NOT_ADMITTED:
-            responses[403] = _json(NOT_ADMITTED[access], MessageSchema)
+            responses[403] = json_response(NOT_ADMITTED[access], MessageSchema)
         listed = [*parameters] if parameters else []
         if view.__name__ != "get" and access is not Access.ANYONE:
             listed.insert(0, CSRF_TOKEN)
-        if body:
-            responses.setdefault(400, _json(INVALID_REQUEST, InvalidRequestSchema))
+        if endpoint.formats:
+            responses.setdefault(400, json_response(INVALID_REQUEST, InvalidRequestSchema))
             responses[413] = TOO_LARGE
         responses.update(SERVER_FAULTS)
-        doc: dict[str, Any] = {
-            "operationId": operation_id,
-            "security": security,
-            "responses": dict(sorted(responses.items())),
-        }
+        doc: dict[str, Any] = {"operationId": operation_id, "security": security, "responses": responses}
         if listed:
             doc["parameters"] = listed
-        return Blueprint.doc(**doc)(view)
+        return doc
 
-    return document
+    return documenting(describe)

@@ -2,8 +2,7 @@
 
 from typing import Any
 
-from vendorkit.config import ConfigError, load_settings
-from vendorkit.netaddr import parse_networks
+from vendorkit.config import ConfigError, load_settings, networks
 
 SERVICE = "svc-wipe"
 
@@ -22,10 +21,7 @@ DEFAULTS: dict[str, Any] = {
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Settings from the environment, then ``overrides``."""
     settings = load_settings(SERVICE, DEFAULTS, demo_secrets=DEMO_SECRETS, overrides=overrides)
-    try:
-        settings["SYNC_POLICY_NETWORKS"] = parse_networks(settings["SYNC_POLICY_HOSTS"])
-    except ValueError as exc:
-        raise ConfigError(f"SYNC_POLICY_HOSTS: {exc}") from None
+    settings["SYNC_POLICY_NETWORKS"] = networks(settings, "SYNC_POLICY_HOSTS")
     if settings["JWT_EXPIRES_AFTER"] <= 0:
         raise ConfigError("JWT_EXPIRES_AFTER: expected a positive number of seconds")
     return settings

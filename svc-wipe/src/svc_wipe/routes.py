@@ -47,21 +47,19 @@ class WipeStatus(MethodView):
         refusals={400: apidoc.INVALID_REQUEST, 404: USER_NOT_FOUND},
         parameters=[apidoc.DEVICES],
     )
+    @declare(Access.SYNC_READ)
     @service.arguments(schemas.DevicesQuerySchema, location="query")
     @service.response(200, apidoc.WipeStatusSchema, description="List of devices returned")
-    @declare(Access.SYNC_READ)
     def get(self, query: dict[str, Any], username: str):
         """Get device wipe status for user"""
         caller = current_caller()
         return {"data": services.wipe_status(db.session(), caller, username, query.get("devices"))}
 
-    @apidoc.operation(
-        "setUserDeviceWipeStatus", refusals={404: USER_NOT_FOUND}, parameters=[apidoc.DEVICES], body=True
-    )
+    @apidoc.operation("setUserDeviceWipeStatus", refusals={404: USER_NOT_FOUND}, parameters=[apidoc.DEVICES])
+    @declare(Access.SYNC_REPORT, formats=(JSON,))
     @service.arguments(schemas.DevicesQuerySchema, location="query")
     @service.arguments(schemas.WipeReportSchema)
     @service.response(201, apidoc.MessageSchema, description="States changed")
-    @declare(Access.SYNC_REPORT, formats=(JSON,))
     def post(self, query: dict[str, Any], report: dict[str, Any], username: str):
         """Set device wipe status for user"""
         with db.unit_of_work() as session:
@@ -78,11 +76,10 @@ class Login(MethodView):
             "for a body that is not a form",
             401: apidoc.LOGIN_FAILED,
         },
-        body=True,
     )
+    @declare(Access.ANYONE, formats=(FORM, MULTIPART, NO_BODY))
     @misc.arguments(schemas.LoginFormSchema, location="form", required=False)
     @misc.response(200, apidoc.LoginTokensSchema, description="Login successful")
-    @declare(Access.ANYONE, formats=(FORM, MULTIPART, NO_BODY))
     def post(self, form: dict[str, str]):
         """Login user"""
         session, config = db.session(), current_app.config
@@ -95,8 +92,8 @@ class Login(MethodView):
 @misc.route("/profile")
 class Profile(MethodView):
     @apidoc.operation("getProfile")
-    @misc.response(200, apidoc.ProfileSchema, description="Profile data returned")
     @declare(Access.LOGGED_IN)
+    @misc.response(200, apidoc.ProfileSchema, description="Profile data returned")
     def get(self):
         """Get information about currently logged in user"""
         return services.profile(db.session(), current_caller().user)
@@ -105,8 +102,8 @@ class Profile(MethodView):
 @misc.route("/domains")
 class Domains(MethodView):
     @apidoc.operation("getUserDomains")
-    @misc.response(200, apidoc.DomainListSchema, description="List of domains")
     @declare(Access.LOGGED_IN)
+    @misc.response(200, apidoc.DomainListSchema, description="List of domains")
     def get(self):
         """Get list of domains the user has access to"""
         return services.domains(db.session(), current_caller().user)
@@ -117,9 +114,9 @@ class DomainUsers(MethodView):
     @apidoc.operation(
         "getUsers", refusals={400: apidoc.INVALID_REQUEST, 404: f"{apidoc.NOT_FOUND}: {ID_NOT_FOUND}"}
     )
+    @declare(Access.DOMAIN_READ)
     @domain_users.arguments(schemas.PaginationSchema, location="query")
     @domain_users.response(200, apidoc.UserListSchema, description="Data returned")
-    @declare(Access.DOMAIN_READ)
     def get(self, page: dict[str, int], domainID: int):
         """Get lists of users"""
         return {"data": services.domain_users(db.session(), domainID, page["limit"], page["offset"])}
@@ -132,11 +129,10 @@ class DomainUsers(MethodView):
             "`Object violates database constraints (duplicate entry for key 'username')`",
             404: f"{apidoc.NOT_FOUND}: {ID_NOT_FOUND}",
         },
-        body=True,
     )
+    @declare(Access.DOMAIN_WRITE, formats=(JSON,))
     @domain_users.arguments(schemas.NewUserSchema)
     @domain_users.response(201, apidoc.UserSchema, description="User created")
-    @declare(Access.DOMAIN_WRITE, formats=(JSON,))
     def post(self, fields: dict[str, Any], domainID: int):
         """Create new user"""
         with db.unit_of_work() as session:
@@ -150,8 +146,8 @@ class DomainUser(MethodView):
     @apidoc.operation(
         "getUser", refusals={404: f"{USER_NOT_FOUND} (also for a user of another domain), or {ID_NOT_FOUND}"}
     )
-    @domain_users.response(200, apidoc.UserSchema, description="User data returned")
     @declare(Access.DOMAIN_READ)
+    @domain_users.response(200, apidoc.UserSchema, description="User data returned")
     def get(self, domainID: int, userID: int):
         """Get information about a specific user"""
         return services.domain_user(db.session(), domainID, userID)
@@ -163,8 +159,8 @@ class DomainUser(MethodView):
             404: f"{apidoc.NOT_FOUND}: `User #<userID> not found`, or {ID_NOT_FOUND}",
         },
     )
-    @domain_users.response(200, apidoc.MessageSchema, description="User deleted (`isded`, sic)")
     @declare(Access.DOMAIN_WRITE)
+    @domain_users.response(200, apidoc.MessageSchema, description="User deleted (`isded`, sic)")
     def delete(self, domainID: int, userID: int):
         """Delete user"""
         with db.unit_of_work() as session:
@@ -180,8 +176,8 @@ class DeviceSync(MethodView):
         "getSyncedDevices",
         refusals={404: f"{USER_NOT_FOUND} (also for a user of another domain), or {ID_NOT_FOUND}"},
     )
-    @domain_users.response(200, apidoc.SyncedDeviceListSchema, description="Devices returned")
     @declare(Access.DOMAIN_READ)
+    @domain_users.response(200, apidoc.SyncedDeviceListSchema, description="Devices returned")
     def get(self, domainID: int, userID: int):
         """Get status of synced devices"""
         return {"data": services.device_sync(db.session(), domainID, userID)}

@@ -1,4 +1,5 @@
-"""Gateway test support: a real echoing upstream, and werkzeug's test client with a chosen peer address."""
+"""Gateway test support: a real echoing upstream, werkzeug's test client with a chosen peer address,
+and what the gateway answers a refused client in every dialect."""
 
 from __future__ import annotations
 
@@ -12,6 +13,65 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
 from vendorkit.testing import free_port
+
+# What the gateway answers, in each route's dialect, a client whose address is denied
+# (192.0.2.1) and one over its rate limit (127.0.0.9, the test clients' peer address).
+REFUSALS = {
+    "grommunio": {
+        "ip_denied": (403, {"message": "Access denied: IP address not allowed"}),
+        "rate_limited": (429, {"message": "Too many requests"}),
+    },
+    "dnl": {
+        "ip_denied": (
+            403,
+            {
+                "error_type": "forbidden_error",
+                "success": False,
+                "error": {"message": "IP address not allowed", "code": 403, "reason": "ip_not_allowed"},
+            },
+        ),
+        "rate_limited": (
+            429,
+            {
+                "error_type": "rate_limit_error",
+                "success": False,
+                "error": {"message": "Rate limit exceeded", "code": 429, "reason": "rate_limit_exceeded"},
+            },
+        ),
+    },
+    "commvault": {
+        "ip_denied": (403, {"errorCode": 5, "errorMessage": "Access denied"}),
+        "rate_limited": (429, {"errorCode": 429, "errorMessage": "Too many requests"}),
+    },
+    "wso2": {
+        "ip_denied": (403, {"statusCode": 403, "messageFromServer": "Access denied: IP address not allowed"}),
+        "rate_limited": (429, {"statusCode": 429, "messageFromServer": "Too many requests"}),
+    },
+    "aktion": {
+        "ip_denied": (
+            401,
+            {
+                "Result": {
+                    "Message": "Ip filter violated for ip client address [192.0.2.1]",
+                    "Code": 1006,
+                    "ModelStateErr": None,
+                },
+                "Request": None,
+            },
+        ),
+        "rate_limited": (
+            401,
+            {
+                "Result": {
+                    "Message": "Request rate policy violated for [127.0.0.9]",
+                    "Code": 1008,
+                    "ModelStateErr": None,
+                },
+                "Request": None,
+            },
+        ),
+    },
+}
 
 
 @Request.application

@@ -3,32 +3,7 @@
 import time
 
 import pytest
-from gwsupport import route
-
-REFUSALS = {
-    "grommunio": (429, {"message": "Too many requests"}),
-    "dnl": (
-        429,
-        {
-            "error_type": "rate_limit_error",
-            "success": False,
-            "error": {"message": "Rate limit exceeded", "code": 429, "reason": "rate_limit_exceeded"},
-        },
-    ),
-    "commvault": (429, {"errorCode": 429, "errorMessage": "Too many requests"}),
-    "wso2": (429, {"statusCode": 429, "messageFromServer": "Too many requests"}),
-    "aktion": (
-        401,
-        {
-            "Result": {
-                "Message": "Request rate policy violated for [127.0.0.9]",
-                "Code": 1008,
-                "ModelStateErr": None,
-            },
-            "Request": None,
-        },
-    ),
-}
+from gwsupport import REFUSALS, route
 
 
 @pytest.mark.parametrize("dialect", sorted(REFUSALS))
@@ -37,7 +12,7 @@ def test_the_refusal_speaks_the_routes_dialect(make_gateway, upstream, dialect):
     assert client.get("/api/v1/x").status_code == 200
     assert client.get("/api/v1/x").status_code == 200
     refused = client.get("/api/v1/x")
-    status, body = REFUSALS[dialect]
+    status, body = REFUSALS[dialect]["rate_limited"]
     assert refused.status_code == status
     assert refused.json == body
     assert int(refused.headers["Retry-After"]) >= 1

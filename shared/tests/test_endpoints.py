@@ -38,6 +38,11 @@ def build(*checks, declare_post: bool = True) -> Flask:
     if declare_post:
         Things.post = declare("admin", formats=("application/json",))(Things.post)
 
+    return with_checks(app, blp, *checks, prefixes=["/api"])
+
+
+def with_checks(app: Flask, blp: Blueprint, *checks, prefixes: list[str]) -> Flask:
+    """``app`` serving ``blp``, an undeclared /healthz and this test's refusals, with ``checks`` installed."""
     app.register_blueprint(blp)
 
     @app.get("/healthz")
@@ -48,7 +53,7 @@ def build(*checks, declare_post: bool = True) -> Flask:
     def _refused(error: Refused):
         return jsonify(text=error.text), error.status
 
-    endpoints.install(app, *checks, blueprints=["things"], prefixes=["/api"])
+    endpoints.install(app, *checks, blueprints=[blp.name], prefixes=prefixes)
     return app
 
 
@@ -133,18 +138,7 @@ def test_the_apps_own_views_are_not_checked_even_under_an_api_prefix():
         def get(self):
             return jsonify(ok=True)
 
-    app.register_blueprint(blp)
-
-    @app.get("/healthz")
-    def healthz():
-        return jsonify(status="ok")
-
-    @app.errorhandler(Refused)
-    def _refused(error: Refused):
-        return jsonify(text=error.text), error.status
-
-    endpoints.install(app, require_header, blueprints=["root"], prefixes=["/"])
-    client = app.test_client()
+    client = with_checks(app, blp, require_header, prefixes=["/"]).test_client()
     assert client.get("/healthz").status_code == 200
     assert client.get("/things").status_code == 401
     assert client.get("/nothing").status_code == 404

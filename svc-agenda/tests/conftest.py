@@ -15,10 +15,13 @@ from svc_agenda.models import ApiAccount
 from svc_agenda.wire import utcnow
 from vendorkit import db
 from vendorkit.testing.openapi import documented_client
+from vendorkit.testing.suite import in_process_fixtures
 
 API = "/AktionNEXT/API"
 
 DocumentedClient = documented_client(API, fallback_schema="BaseResp", fallback_xml_root="Response")
+suite = in_process_fixtures(create_app, DocumentedClient)
+demo_database, client = suite.demo_database, suite.client
 
 
 def documented(app: Flask) -> Flask:
@@ -27,20 +30,11 @@ def documented(app: Flask) -> Flask:
     return app
 
 
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory):
-    """A migrated database with the demo data, built once: hashing the demo keys takes seconds."""
-    path = tmp_path_factory.mktemp("agenda-template") / "template.db"
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True})
-    db.engine(app).dispose()
-    return path
-
-
 @pytest.fixture
-def make_app(tmp_path, template_db):
+def make_app(tmp_path, demo_database):
     """Apps over this test's own copy of the demo database, with settings overridden."""
     path = tmp_path / "test.db"
-    shutil.copyfile(template_db, path)
+    shutil.copyfile(demo_database, path)
 
     def make(**overrides):
         return documented(create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True, **overrides}))
@@ -49,10 +43,10 @@ def make_app(tmp_path, template_db):
 
 
 @pytest.fixture(scope="module")
-def shared_app(tmp_path_factory, template_db):
+def shared_app(tmp_path_factory, demo_database):
     """One app per test module, for tests that change nothing another test could see."""
     path = tmp_path_factory.mktemp("agenda-shared") / "shared.db"
-    shutil.copyfile(template_db, path)
+    shutil.copyfile(demo_database, path)
     return documented(create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True}))
 
 
@@ -60,12 +54,6 @@ def shared_app(tmp_path_factory, template_db):
 def app(make_app):
     """A fresh app on its own SQLite file, with the demo data."""
     return make_app()
-
-
-@pytest.fixture
-def client(app):
-    """The app's test client; every API response it receives must be one the OpenAPI document allows."""
-    return app.test_client()
 
 
 @pytest.fixture

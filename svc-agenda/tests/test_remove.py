@@ -1,7 +1,5 @@
 """POST user/remove: the document's samples, every error of its table, soft delete, audit, concurrency."""
 
-import threading
-
 import pytest
 from defusedxml import ElementTree as ET
 from sqlalchemy import select, update
@@ -9,6 +7,7 @@ from sqlalchemy import select, update
 from svc_agenda import services
 from svc_agenda.models import AuditEntry, User
 from vendorkit import db
+from vendorkit.testing.concurrency import at_once
 
 API = "/AktionNEXT/API"
 OK = "Processed with result: ExecOK"
@@ -121,22 +120,20 @@ def test_the_echo_is_exact_even_with_spaces(client, api_token):
     assert response.json["Request"] == {"LoginName": " John.Doo "}
 
 
-def test_without_delete_privilege_1407(client, token_for):
-    token = token_for("reader")
-    response = remove(client, token, "John.Doo")
+@pytest.mark.parametrize(
+    ("account", "login_name", "code", "message"),
+    [
+        ("reader", "John.Doo", 1407, "Privilege Delete of agenda Users violated for [LoginName John.Doo]"),
+        ("nolicence", "Foreign.User", 8, "Db operation failed, licence violation"),
+    ],
+    ids=["without_delete_privilege_1407", "without_licence_8"],
+)
+def test_an_account_not_allowed_to_remove_gets_403(client, token_for, account, login_name, code, message):
+    token = token_for(account)
+    response = remove(client, token, login_name)
     assert response.status_code == 403
-    message = "Privilege Delete of agenda Users violated for [LoginName John.Doo]"
-    assert response.json == result(1407, message, {"LoginName": "John.Doo"})
-    assert remove_xml(client, token, "John.Doo").data.decode() == xml(1407, message, "John.Doo")
-
-
-def test_without_licence_8(client, token_for):
-    token = token_for("nolicence")
-    response = remove(client, token, "Foreign.User")
-    assert response.status_code == 403
-    message = "Db operation failed, licence violation"
-    assert response.json == result(8, message, {"LoginName": "Foreign.User"})
-    assert remove_xml(client, token, "Foreign.User").data.decode() == xml(8, message, "Foreign.User")
+    assert response.json == result(code, message, {"LoginName": login_name})
+    assert remove_xml(client, token, login_name).data.decode() == xml(code, message, login_name)
 
 
 def test_record_permission_delete_denied_2(client, api_token, token_for):
@@ -214,20 +211,11 @@ def test_a_database_failure_rolls_back_and_answers_7(failing, client, api_token)
 
 
 def test_concurrent_removes_exactly_one_succeeds(app, api_token):
-    answers = []
-    barrier = threading.Barrier(6)
+    def remove_jane():
+        response = remove(app.test_client(), api_token, "Jane.Roe")
+        return response.status_code, response.json["Result"]["Code"]
 
-    def worker():
-        client = app.test_client()
-        barrier.wait()
-        response = remove(client, api_token, "Jane.Roe")
-        answers.append((response.status_code, response.json["Result"]["Code"]))
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once(*[remove_jane] * 6)
     assert answers.count((200, 0)) == 1
     assert set(answers) - {(200, 0)} <= {(404, 1400), (403, 5)}
     assert len(answers) == 6

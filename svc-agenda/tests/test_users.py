@@ -1,6 +1,6 @@
 """user/create, user/getAll and user/get: shapes, privileges, licence, paging, record permissions."""
 
-import threading
+from functools import partial
 
 import pytest
 from defusedxml import ElementTree as ET
@@ -11,6 +11,7 @@ from svc_agenda.models import ApiAccount, RecordPermission, User
 from svc_agenda.services import new_account
 from svc_agenda.wire import utcnow
 from vendorkit import db
+from vendorkit.testing.concurrency import at_once
 
 API = "/AktionNEXT/API"
 OK = "Processed with result: ExecOK"
@@ -179,20 +180,11 @@ def test_create_without_new_privilege_is_1403_and_without_licence_8(client, toke
 
 
 def test_concurrent_creates_of_one_name_exactly_one_succeeds(app, api_token):
-    answers = []
-    barrier = threading.Barrier(5)
+    def create_racer(index):
+        response = create(app.test_client(), api_token, LoginName="Race.Winner", UserName=f"Racer {index}")
+        return response.status_code, response.json["Result"]["Code"]
 
-    def worker(index):
-        client = app.test_client()
-        barrier.wait()
-        response = create(client, api_token, LoginName="Race.Winner", UserName=f"Racer {index}")
-        answers.append((response.status_code, response.json["Result"]["Code"]))
-
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once(*(partial(create_racer, index) for index in range(5)))
     assert sorted(answers) == [(200, 0)] + [(403, 3)] * 4
 
 

@@ -2,7 +2,6 @@
 
 import shutil
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -10,21 +9,16 @@ from svc_bulkuser import create_app
 from svc_bulkuser.auth import issue_token
 from svc_bulkuser.models import User
 from vendorkit import db
-from vendorkit.testing.openapi import documented_client, openapi_document
+from vendorkit.testing.openapi import documented_client
+from vendorkit.testing.suite import in_process_fixtures
 
 DEMO_SECRET = "dnl-bulkuser-demo-secret"
 ADMIN_ID, AGENT_ID = 1, 2
 # Answers to requests no operation takes (404, 405) are held to this schema of the document.
 UNROUTED = "Unrouted"
 
-
-@pytest.fixture(scope="session")
-def demo_database(tmp_path_factory):
-    """A migrated SQLite file with the demo data, built once (hashing the demo passwords is slow)."""
-    path = tmp_path_factory.mktemp("bulkuser-template") / "demo.db"
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True})
-    db.engine(app).dispose()  # the last connection to close checkpoints the WAL into the file
-    return path
+DocumentedClient = documented_client("/v1", fallback_schema=UNROUTED)
+demo_database, client, openapi = in_process_fixtures(create_app, DocumentedClient)
 
 
 @pytest.fixture
@@ -34,22 +28,6 @@ def app(tmp_path, demo_database):
     shutil.copyfile(demo_database, path)
     # The copy is migrated and holds the demo data already; the loader only finds them there.
     return create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True, "RUN_MIGRATIONS": False})
-
-
-DocumentedClient = documented_client("/v1", fallback_schema=UNROUTED)
-
-
-@pytest.fixture
-def client(app):
-    """The app's test client; every API response it receives must be one the OpenAPI document allows."""
-    app.test_client_class = DocumentedClient
-    return app.test_client()
-
-
-@pytest.fixture
-def openapi(app) -> dict[str, Any]:
-    """The OpenAPI document the app serves: the one ``client`` holds every response to."""
-    return openapi_document(app)
 
 
 def token_for(user_id: int, ttl: int = 3600, now: datetime | None = None) -> str:

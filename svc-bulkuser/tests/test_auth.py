@@ -18,30 +18,25 @@ MISSING = (
     b'{"error_type": "unauthenticated_error", "success": false, "error": '
     b'{"message": "No header X-Auth-Token present", "code": 110, "reason": "auth_token_not_provided"}}'
 )
-INVALID = {
-    "error_type": "unauthenticated_error",
-    "success": False,
-    "error": {"message": "Invalid X-Auth-Token", "code": 111, "reason": "auth_token_invalid"},
-}
-EXPIRED = {
-    "error_type": "unauthenticated_error",
-    "success": False,
-    "error": {"message": "X-Auth-Token has expired", "code": 112, "reason": "auth_token_expired"},
-}
-BAD_CREDENTIALS = {
-    "error_type": "unauthenticated_error",
-    "success": False,
-    "error": {"message": "Invalid email/name or password", "code": 100, "reason": "invalid_credentials"},
-}
-FORBIDDEN = {
-    "error_type": "forbidden_error",
-    "success": False,
-    "error": {
-        "message": "Only admin has the permission for this operation",
-        "code": 403,
-        "reason": "permission_denied",
-    },
-}
+
+
+def refusal(error_type: str, message: str, code: int, reason: str) -> dict:
+    """A DNL error body, as the product writes it."""
+    return {
+        "error_type": error_type,
+        "success": False,
+        "error": {"message": message, "code": code, "reason": reason},
+    }
+
+
+INVALID = refusal("unauthenticated_error", "Invalid X-Auth-Token", 111, "auth_token_invalid")
+EXPIRED = refusal("unauthenticated_error", "X-Auth-Token has expired", 112, "auth_token_expired")
+BAD_CREDENTIALS = refusal(
+    "unauthenticated_error", "Invalid email/name or password", 100, "invalid_credentials"
+)
+FORBIDDEN = refusal(
+    "forbidden_error", "Only admin has the permission for this operation", 403, "permission_denied"
+)
 
 
 def b64(data: dict) -> str:
@@ -188,11 +183,7 @@ def test_login_of_an_inactive_user_with_the_right_password_gives_101(client, adm
         "/v1/auth", json={"email_or_name": "sleeper", "passwd": "x", "password": "sleeper-pw"}
     )
     assert response.status_code == 401
-    assert response.json == {
-        "error_type": "unauthenticated_error",
-        "success": False,
-        "error": {"message": "User is not active", "code": 101, "reason": "user_not_active"},
-    }
+    assert response.json == refusal("unauthenticated_error", "User is not active", 101, "user_not_active")
 
 
 @pytest.mark.parametrize(

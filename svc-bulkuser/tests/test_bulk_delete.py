@@ -1,12 +1,12 @@
 """DELETE /v1/user/all: every filter alone and combined, validation, self-protection, one statement."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
 
 from vendorkit import db
+from vendorkit.testing.concurrency import at_once
 
 DEMO_NAMES = [
     "admin",
@@ -329,20 +329,11 @@ def test_every_validation_message(remove, user_names, query, errors):
 
 
 def test_concurrent_deletes_of_one_user_one_wins(app, admin_headers):
-    outcomes = []
-    start = threading.Barrier(2)
-
     def attempt():
-        client = app.test_client()
-        start.wait()
-        response = client.delete("/v1/user/all?user_id=5", headers=admin_headers)
-        outcomes.append((response.status_code, response.json))
+        response = app.test_client().delete("/v1/user/all?user_id=5", headers=admin_headers)
+        return response.status_code, response.json
 
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(attempt, attempt)
     assert sorted(outcomes, key=lambda outcome: outcome[0]) == [(200, deleted(1)), (404, NOT_FOUND)]
 
 

@@ -8,8 +8,7 @@ from sqlalchemy import text, update
 
 from svc_bulkuser.models import Base, User
 from vendorkit import db
-from vendorkit.db import make_engine
-from vendorkit.migrations import alembic_config
+from vendorkit.testing.migrations import sqlite_at_revision
 
 CLIENT1_ID, VIEWER1_ID = 4, 6
 SECRET_WORDS = ("passw", "hash", "argon2", "token")
@@ -154,11 +153,7 @@ def test_migrations_match_the_models(app):
 
 
 def test_existing_users_get_the_empty_values_on_upgrade(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    config = alembic_config("svc_bulkuser", url)
-    command.upgrade(config, "0001")
-    engine = make_engine(url)
-    try:
+    with sqlite_at_revision("svc_bulkuser", "0001", tmp_path / "old.db") as (config, engine):
         with engine.begin() as connection:
             connection.execute(
                 text(
@@ -179,5 +174,3 @@ def test_existing_users_get_the_empty_values_on_upgrade(tmp_path):
         with engine.connect() as connection:
             assert connection.execute(text("SELECT user_id, name FROM users")).all() == [(7, "old")]
             assert connection.execute(text(indexes)).all() == upgraded_indexes
-    finally:
-        engine.dispose()

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import threading
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask import Flask
 from sqlalchemy import update
 
 from svc_emm import create_app
@@ -18,9 +19,13 @@ from svc_emm.auth import issue_tokens
 from svc_emm.models import Token
 from vendorkit import db
 from vendorkit.testing import free_port
-from vendorkit.testing.openapi import documented_client, openapi_document
+from vendorkit.testing.openapi import documented_client
+from vendorkit.testing.suite import in_process_fixtures
 
 API_ROOTS = ("/mdm-admin", "/oauth2/")
+
+DocumentedClient = documented_client(*API_ROOTS, fallback_schema="ResponsePayload")
+demo_database, client, openapi = in_process_fixtures(create_app, DocumentedClient)
 
 
 class RecordingHandler:
@@ -79,39 +84,38 @@ def smtp(smtp_server: SmtpServer) -> SmtpServer:
     smtp_server.handler.reset()
 
 
-@pytest.fixture(scope="session")
-def demo_database(tmp_path_factory) -> str:
-    """A migrated SQLite file with the demo data, built once (argon2 hashing is slow) and copied per test."""
-    path = tmp_path_factory.mktemp("emm-template") / "template.db"
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True})
-    db.engine(app).dispose()
-    return str(path)
+@pytest.fixture
+def app_with(tmp_path, demo_database):
+    """``app_with(**settings)``: an app of its own on a fresh copy of the demo database, ``settings`` on top."""
+    copies = itertools.count()
+
+    def make(**settings) -> Flask:
+        path = tmp_path / f"test-{next(copies)}.db"
+        shutil.copyfile(demo_database, path)
+        # The copy is already migrated and holds the demo data: skip both steps.
+        return create_app(
+            {"DATABASE_URL": f"sqlite:///{path}", "RUN_MIGRATIONS": False, "DEMO_DATA": False, **settings}
+        )
+
+    return make
 
 
 @pytest.fixture
-def app(tmp_path, demo_database, smtp):
+def app(app_with, smtp):
     """A fresh app on its own copy of the demo database, mailing through the test SMTP server."""
-    path = tmp_path / "test.db"
-    shutil.copyfile(demo_database, path)
-    # The copy is already migrated and holds the demo data: skip both steps.
-    settings = {"DATABASE_URL": f"sqlite:///{path}", "RUN_MIGRATIONS": False, "DEMO_DATA": False}
-    return create_app({**settings, **smtp.settings})
+    return app_with(**smtp.settings)
 
 
-DocumentedClient = documented_client(*API_ROOTS, fallback_schema="ResponsePayload")
-
-
-@pytest.fixture
-def client(app):
-    """The app's test client; every API response it receives must be one the OpenAPI document allows."""
-    app.test_client_class = DocumentedClient
-    return app.test_client()
+def bearer(app: Flask, username: str) -> dict[str, str]:
+    """The Authorization header of a fresh access token of ``username`` at ``app``."""
+    with app.app_context(), db.unit_of_work() as session:
+        return {"Authorization": "Bearer " + issue_tokens(session, app.config, username)["access_token"]}
 
 
 @pytest.fixture
-def openapi(app) -> dict[str, Any]:
-    """The OpenAPI document the app serves: the one ``client`` holds every response to."""
-    return openapi_document(app)
+def admin_of():
+    """``admin_of(app)``: an admin's headers at an app of the test's own (``app_with``)."""
+    return lambda app: bearer(app, "admin")
 
 
 @pytest.fixture
@@ -126,13 +130,13 @@ def token_for(app):
 
 
 @pytest.fixture
-def admin_headers(token_for) -> dict[str, str]:
-    return {"Authorization": "Bearer " + token_for("admin")["access_token"]}
+def admin_headers(app) -> dict[str, str]:
+    return bearer(app, "admin")
 
 
 @pytest.fixture
-def kim_headers(token_for) -> dict[str, str]:
-    return {"Authorization": "Bearer " + token_for("kim")["access_token"]}
+def kim_headers(app) -> dict[str, str]:
+    return bearer(app, "kim")
 
 
 @pytest.fixture

@@ -45,6 +45,12 @@ JIMS_IPAD = {
     },
     "properties": [],
 }
+KIMS_PASSWORD_CHANGED = {
+    "statusCode": 201,
+    "messageFromServer": "User password by username: kim was successfully changed.",
+}
+NOT_AN_ARRAY_OF_NAMES = "Invalid request payload. The request body must be a JSON array of usernames."
+NOT_AN_OBJECT = "Invalid request payload. The request body must be a JSON object."
 
 
 def test_devices_of_kim_are_the_documents_sample(client, admin_headers):
@@ -165,16 +171,25 @@ def test_email_invitation_checks_every_name_before_sending(client, admin_headers
     assert smtp.handler.received() == []
 
 
-@pytest.mark.parametrize("body", ['{"a": 1}', "[1]", "not json", '"jim"'])
-def test_email_invitation_needs_an_array_of_names(client, admin_headers, body):
-    response = client.post(
-        "/mdm-admin/users/email-invitation", data=body, content_type="application/json", headers=admin_headers
-    )
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        *(
+            ("/mdm-admin/users/email-invitation", body, NOT_AN_ARRAY_OF_NAMES)
+            for body in ['{"a": 1}', "[1]", "not json", '"jim"']
+        ),
+        # The document's own reset-password sample, whose unquoted keys make it no JSON.
+        (
+            "/mdm-admin/users/reset-password",
+            '{ username: "kim", oldPassword: "", newPassword: "aGVsbG8=" }',
+            NOT_AN_OBJECT,
+        ),
+    ],
+)
+def test_a_body_of_the_wrong_json_shape_is_refused(client, admin_headers, path, body, message):
+    response = client.post(path, data=body, content_type="application/json", headers=admin_headers)
     assert response.status_code == 400
-    assert response.json == {
-        "statusCode": 400,
-        "messageFromServer": "Invalid request payload. The request body must be a JSON array of usernames.",
-    }
+    assert response.json == {"statusCode": 400, "messageFromServer": message}
 
 
 def test_outbox_filters_and_registration_properties(client, admin_headers, smtp):
@@ -204,18 +219,9 @@ def test_outbox_filters_and_registration_properties(client, admin_headers, smtp)
     assert "responseContent" in none
 
 
-def test_without_mail_host_the_outbox_stores_the_mail(tmp_path, demo_database):
-    import shutil
-
-    from svc_emm import create_app
-    from svc_emm.auth import issue_tokens
-    from vendorkit import db
-
-    path = tmp_path / "stored.db"
-    shutil.copyfile(demo_database, path)
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True})
-    with app.app_context(), db.unit_of_work() as session:
-        headers = {"Authorization": "Bearer " + issue_tokens(session, app.config, "admin")["access_token"]}
+def test_without_mail_host_the_outbox_stores_the_mail(app_with, admin_of):
+    app = app_with()
+    headers = admin_of(app)
     client = app.test_client()
     assert client.post("/mdm-admin/users/email-invitation", json=["kim"], headers=headers).status_code == 200
     outbox = client.get("/mdm-admin/outbox", headers=headers).json["responseContent"]
@@ -226,10 +232,7 @@ def test_change_password_the_documents_way(client, kim_headers):
     body = {"username": "kim", "oldPassword": "a2ltJDEyMzQ=", "newPassword": "a2ltJDEyYmFy"}
     response = client.post("/mdm-admin/users/change-password", json=body, headers=kim_headers)
     assert response.status_code == 201
-    assert response.json == {
-        "statusCode": 201,
-        "messageFromServer": "User password by username: kim was successfully changed.",
-    }
+    assert response.json == KIMS_PASSWORD_CHANGED
     login = client.post(
         "/oauth2/token", data={"grant_type": "password", "username": "kim", "password": "kim$12bar"}
     )
@@ -253,10 +256,7 @@ def test_reset_password_the_documents_way(client, admin_headers, kim_headers):
     body = {"username": "kim", "oldPassword": "", "newPassword": "aGVsbG8="}
     response = client.post("/mdm-admin/users/reset-password", json=body, headers=admin_headers)
     assert response.status_code == 201
-    assert response.json == {
-        "statusCode": 201,
-        "messageFromServer": "User password by username: kim was successfully changed.",
-    }
+    assert response.json == KIMS_PASSWORD_CHANGED
     assert client.get("/mdm-admin/users/view?username=kim", headers=kim_headers).status_code == 401
     login = client.post(
         "/oauth2/token", data={"grant_type": "password", "username": "kim", "password": "hello"}
@@ -271,29 +271,12 @@ def test_reset_password_of_an_unknown_user(client, admin_headers):
     assert response.json == {"statusCode": 400, "messageFromServer": "Could not change the password."}
 
 
-def test_reset_password_sample_with_unquoted_keys_is_not_json(client, admin_headers):
-    body = '{ username: "kim", oldPassword: "", newPassword: "aGVsbG8=" }'
-    response = client.post(
-        "/mdm-admin/users/reset-password", data=body, content_type="application/json", headers=admin_headers
-    )
-    assert response.status_code == 400
-    assert response.json == {
-        "statusCode": 400,
-        "messageFromServer": "Invalid request payload. The request body must be a JSON object.",
-    }
-
-
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 @pytest.mark.parametrize(("password", "added"), [("smtp-secret", True), ("wrong", False)])
-def test_smtp_login_with_mail_username_and_password(tmp_path, demo_database, password, added):
-    import shutil
-
+def test_smtp_login_with_mail_username_and_password(app_with, admin_of, password, added):
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    from svc_emm import create_app
-    from svc_emm.auth import issue_tokens
-    from vendorkit import db
     from vendorkit.testing import free_port
 
     logins = []
@@ -319,23 +302,14 @@ def test_smtp_login_with_mail_username_and_password(tmp_path, demo_database, pas
     )
     controller.start()
     try:
-        path = tmp_path / "auth.db"
-        shutil.copyfile(demo_database, path)
-        app = create_app(
-            {
-                "DATABASE_URL": f"sqlite:///{path}",
-                "RUN_MIGRATIONS": False,
-                "MAIL_HOST": "127.0.0.1",
-                "MAIL_PORT": port,
-                "MAIL_USERNAME": "emm",
-                "MAIL_PASSWORD": password,
-                "MAIL_FROM": "mdm@example.com",
-            }
+        app = app_with(
+            MAIL_HOST="127.0.0.1",
+            MAIL_PORT=port,
+            MAIL_USERNAME="emm",
+            MAIL_PASSWORD=password,
+            MAIL_FROM="mdm@example.com",
         )
-        with app.app_context(), db.unit_of_work() as session:
-            headers = {
-                "Authorization": "Bearer " + issue_tokens(session, app.config, "admin")["access_token"]
-            }
+        headers = admin_of(app)
         body = {"username": "sam", "emailAddress": "sam@example.com"}
         response = app.test_client().post("/mdm-admin/users", json=body, headers=headers)
     finally:

@@ -3,9 +3,8 @@
 import json
 
 import pytest
-from openapi_spec_validator import validate
 
-from vendorkit.testing.openapi import check_response, own_responses, served_operations
+from vendorkit.testing.openapi import check_response, documented_routes, own_responses
 from vendorkit.testing.openapi import operations as all_operations
 
 ADMIN_API = "/mdm-admin"
@@ -26,15 +25,8 @@ def json_schema(response):
     return response["content"]["application/json"]["schema"]
 
 
-def test_the_document_is_valid_openapi_3(openapi):
-    assert openapi["openapi"].startswith("3.")
-    validate(openapi)
-
-
-def test_the_operations_are_exactly_the_routes_served(app, openapi):
-    served = served_operations(app, ADMIN_API, *OAUTH)
-    assert served == set(operations(openapi))
-    assert len(served) == 19
+def test_the_document_is_valid_openapi_3_of_exactly_the_routes_served(app, openapi):
+    assert len(documented_routes(app, openapi, ADMIN_API, *OAUTH)) == 19
 
 
 def test_admin_operations_are_secured_and_document_their_refusals(openapi):

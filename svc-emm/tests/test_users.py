@@ -5,6 +5,7 @@ import base64
 import pytest
 
 from vendorkit.security import verify_secret
+from vendorkit.testing.concurrency import at_once
 
 KIM = {"username": "kim", "firstname": "Kim", "lastname": "Bar", "emailAddress": "kim@gmail.com"}
 JIM = {"username": "jim", "firstname": "Jim", "lastname": "Bar", "emailAddress": "jim@gmail.com"}
@@ -184,28 +185,12 @@ def test_add_user_is_rolled_back_when_the_smtp_server_refuses(client, admin_head
     assert client.post("/mdm-admin/users", json=body, headers=admin_headers).status_code == 201
 
 
-def test_add_user_is_rolled_back_when_no_smtp_server_answers(app, tmp_path, demo_database):
-    import shutil
-
-    from svc_emm import create_app
+def test_add_user_is_rolled_back_when_no_smtp_server_answers(app_with, admin_of):
     from vendorkit.testing import free_port
 
-    path = tmp_path / "down.db"
-    shutil.copyfile(demo_database, path)
-    down = create_app(
-        {
-            "DATABASE_URL": f"sqlite:///{path}",
-            "DEMO_DATA": True,
-            "MAIL_HOST": "127.0.0.1",
-            "MAIL_PORT": free_port(),
-        }
-    )
+    down = app_with(MAIL_HOST="127.0.0.1", MAIL_PORT=free_port())
     client = down.test_client()
-    from svc_emm.auth import issue_tokens
-    from vendorkit import db
-
-    with down.app_context(), db.unit_of_work() as session:
-        headers = {"Authorization": "Bearer " + issue_tokens(session, down.config, "admin")["access_token"]}
+    headers = admin_of(down)
     response = client.post(
         "/mdm-admin/users", json={"username": "sam", "emailAddress": "s@x.io"}, headers=headers
     )
@@ -415,14 +400,11 @@ def test_database_failures_answer_the_products_server_fault(
 
 
 def test_concurrent_adds_of_one_name_give_one_201_and_409s(app, admin_headers, smtp):
-    from concurrent.futures import ThreadPoolExecutor
-
     body = {"username": "racer", "emailAddress": "racer@example.com"}
 
-    def add(_):
+    def add():
         return app.test_client().post("/mdm-admin/users", json=body, headers=admin_headers).status_code
 
-    with ThreadPoolExecutor(3) as pool:
-        statuses = sorted(pool.map(add, range(3)))
+    statuses = sorted(at_once(*[add] * 3))
     assert statuses == [201, 409, 409]
     assert len(smtp.handler.received()) == 1

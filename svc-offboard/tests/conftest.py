@@ -16,6 +16,7 @@ from vendorkit.xmlsafe import parse_xml
 sys.path.insert(0, str(Path(__file__).parent))
 
 from vendorkit.testing.openapi import documented_client
+from vendorkit.testing.suite import in_process_fixtures
 
 API = "/webconsole/api"
 
@@ -48,43 +49,30 @@ def fast_password_hashing(quick_hashing):
 
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory, fast_password_hashing) -> Path:
-    """A database migrated and loaded with the demo data once; each test starts from a copy."""
-    path = tmp_path_factory.mktemp("template") / "offboard.db"
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True})
-    db.engine(app).dispose()
-    return path
-
-
-@pytest.fixture(scope="session")
-def shared_app(tmp_path_factory, template_db):
+def shared_app(tmp_path_factory, demo_database):
     """One app for the in-process tests (building one costs more than most tests)."""
     path = tmp_path_factory.mktemp("db") / "test.db"
-    shutil.copyfile(template_db, path)
+    shutil.copyfile(demo_database, path)
     return create_app(
         {"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": False, "RUN_MIGRATIONS": False}
     ), path
 
 
 @pytest.fixture
-def app(shared_app, template_db):
+def app(shared_app, demo_database):
     """The app on a fresh copy of the demo database."""
     app, path = shared_app
     db.engine(app).dispose()
     for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         leftover.unlink(missing_ok=True)
-    shutil.copyfile(template_db, path)
+    shutil.copyfile(demo_database, path)
     return app
 
 
 DocumentedClient = documented_client(*ROOTS, fallback_xml_root="App_GenericResp")
-
-
-@pytest.fixture
-def client(app):
-    """The app's test client; every API response it receives must be one the OpenAPI document allows."""
-    app.test_client_class = DocumentedClient
-    return app.test_client()
+# The database is migrated and loaded once (with fast_password_hashing, autouse); each test starts from a copy.
+suite = in_process_fixtures(create_app, DocumentedClient)
+demo_database, client = suite.demo_database, suite.client
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """POST /User/Offboard: the document's example, its effect seen through the read endpoints, every error."""
 
-import threading
-
 import pytest
+
+from vendorkit.testing.concurrency import at_once
 
 API = "/webconsole/api"
 CLIENT_IDS = (11, 12, 13, 20, 21, 22, 31, 32)
@@ -39,20 +39,24 @@ def observed_state(client, headers):
     return {"owners": owners, "backup": backup, "roles": roles}
 
 
+# The demo subclients' plans, and those whose backup offboarding kim stops (of the clients only kim owns).
+PLANS = {
+    101: "Laptop plan",
+    102: "Laptop plan",
+    103: "Server plan",
+    104: "Server plan",
+    120: "VM plan",
+    121: "VM plan",
+    122: "VM plan",
+    131: "Server plan",
+    132: "Server plan",
+    133: "VM plan",
+}
+KIMS_SUBCLIENTS = (101, 102, 103, 121, 122)
+
 DEMO_STATE = {
     "owners": {11: "kim", 12: "admin,kim", 13: "admin", 20: "admin", 21: "kim", 22: "kim", 31: "", 32: ""},
-    "backup": {
-        101: (True, "Laptop plan"),
-        102: (True, "Laptop plan"),
-        103: (True, "Server plan"),
-        104: (True, "Server plan"),
-        120: (True, "VM plan"),
-        121: (True, "VM plan"),
-        122: (True, "VM plan"),
-        131: (True, "Server plan"),
-        132: (True, "Server plan"),
-        133: (True, "VM plan"),
-    },
+    "backup": {subclient: (True, plan) for subclient, plan in PLANS.items()},
     "roles": {
         1: [],
         5: [
@@ -68,14 +72,7 @@ DEMO_STATE = {
 
 KIM_OFFBOARDED = {
     "owners": {11: "", 12: "admin", 13: "admin", 20: "admin", 21: "", 22: "", 31: "", 32: ""},
-    "backup": {
-        **DEMO_STATE["backup"],
-        101: (False, "Laptop plan"),
-        102: (False, "Laptop plan"),
-        103: (False, "Server plan"),
-        121: (False, "VM plan"),
-        122: (False, "VM plan"),
-    },
+    "backup": {subclient: (subclient not in KIMS_SUBCLIENTS, plan) for subclient, plan in PLANS.items()},
     "roles": {1: [], 5: [(13, "View")], 6: []},
 }
 
@@ -211,17 +208,11 @@ def test_sandbox_offboarding_can_repeat(client, admin, make_user):
 
 
 def test_concurrent_offboards_on_sqlite(app, client, admin):
-    results = []
-
     def run():
         with app.test_client() as own:
-            results.append(own.post(f"{API}/User/Offboard", json={"userName": "kim"}, headers=admin).json)
+            return own.post(f"{API}/User/Offboard", json={"userName": "kim"}, headers=admin).json
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(*[run] * 4)
     assert results == [success(5)] * 4
     assert observed_state(client, admin) == KIM_OFFBOARDED
 

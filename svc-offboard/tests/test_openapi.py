@@ -4,12 +4,16 @@ import json
 import re
 
 import pytest
-from openapi_spec_validator import validate
 
 from svc_offboard.auth import Policy
 from svc_offboard.wire import ROOTS
 from vendorkit.endpoints import declared
-from vendorkit.testing.openapi import check_response, find_route, operations, own_responses, served_operations
+from vendorkit.testing.openapi import (
+    check_response,
+    documented_routes,
+    find_route,
+    own_responses,
+)
 
 API = "/webconsole/api"
 
@@ -19,14 +23,8 @@ def document(client):
     return client.get("/openapi.json").json
 
 
-def test_the_document_is_valid_openapi_3(document):
-    assert document["openapi"].startswith("3.")
-    validate(document)
-
-
-def test_every_route_of_the_service_is_documented(app, document):
-    documented = set(operations(document))
-    assert served_operations(app, *ROOTS) == documented
+def test_the_document_is_valid_openapi_3_of_every_route_served(app, document):
+    documented = documented_routes(app, document, *ROOTS)
     # Both roots carry the same operations.
     for root in ROOTS:
         assert {(p.removeprefix(root), m) for p, m in documented if p.startswith(root)} == {

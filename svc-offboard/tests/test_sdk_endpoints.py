@@ -236,9 +236,9 @@ def test_commserv(client, admin):
     assert body["csVersionInfo"].startswith("11.")
 
 
-def test_commserv_names_come_from_the_configuration(template_db, tmp_path, b64):
+def test_commserv_names_come_from_the_configuration(demo_database, tmp_path, b64):
     path = tmp_path / "own.db"
-    shutil.copyfile(template_db, path)
+    shutil.copyfile(demo_database, path)
     settings = {
         "DATABASE_URL": f"sqlite:///{path}",
         "COMMSERV_NAME": "cs01",

@@ -8,13 +8,16 @@ from sqlalchemy import text
 
 from svc_wipe import auth, create_app
 from vendorkit import db
-from vendorkit.testing.openapi import documented_client, openapi_document
+from vendorkit.testing.openapi import documented_client
+from vendorkit.testing.suite import in_process_fixtures
 
 # A client address that is not a policy host (TEST-NET-1).
 REMOTE_ADDRESS = "192.0.2.10"
 
 # Every answer under /api/v1 that a test client receives must be one the OpenAPI document allows.
 DocumentedClient = documented_client("/api/v1", fallback_schema="Message")
+# ``client`` is on 127.0.0.1: a policy host (grommunio-sync on the same machine).
+demo_database, client, openapi = in_process_fixtures(create_app, DocumentedClient)
 
 DEMO_IDS = {"admin": 0, "helpdesk@example.com": 1, "example": 2, "alice@example.com": 3, "bob@example.org": 4}
 
@@ -22,15 +25,6 @@ DEMO_IDS = {"admin": 0, "helpdesk@example.com": 1, "example": 2, "alice@example.
 @pytest.fixture(scope="session", autouse=True)
 def quick_password_hashing(quick_hashing):
     """Cheap argon2id parameters for the in-process tests: the production cost adds up."""
-
-
-@pytest.fixture(scope="session")
-def demo_database(tmp_path_factory, quick_password_hashing):
-    """A migrated SQLite file with the demo data, built once: hashing the demo passwords is slow."""
-    path = tmp_path_factory.mktemp("template") / "wipe.db"
-    template = create_app({"DATABASE_URL": f"sqlite:///{path}", "DEMO_DATA": True})
-    db.engine(template).dispose()  # closes the last connection, which checkpoints the WAL
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -76,18 +70,6 @@ def make_app():
         return built
 
     return make
-
-
-@pytest.fixture
-def openapi(app) -> dict:
-    """The OpenAPI document the app serves: the one every test client holds each answer to."""
-    return openapi_document(app)
-
-
-@pytest.fixture
-def client(app):
-    """A client on 127.0.0.1: a policy host (grommunio-sync on the same machine)."""
-    return app.test_client()
 
 
 @pytest.fixture

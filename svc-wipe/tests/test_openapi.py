@@ -4,9 +4,13 @@ import json
 import shutil
 
 import pytest
-from openapi_spec_validator import validate
 
-from vendorkit.testing.openapi import check_response, operations, own_responses, served_operations
+from vendorkit.testing.openapi import (
+    check_response,
+    documented_routes,
+    operations,
+    own_responses,
+)
 
 API = "/api/v1"
 WIPE = f"{API}/service/wipe/{{username}}"
@@ -40,13 +44,8 @@ def component(document, reference):
     return document["components"]["schemas"][reference["$ref"].removeprefix(REF)]
 
 
-def test_the_document_is_valid_openapi_3(openapi):
-    assert openapi["openapi"].startswith("3.")
-    validate(openapi)
-
-
-def test_the_operations_are_exactly_the_routes_served(app, openapi):
-    assert served_operations(app, API) == set(operations(openapi)) == set(PRODUCT)
+def test_the_document_is_valid_openapi_3_of_exactly_the_routes_served(app, openapi):
+    assert documented_routes(app, openapi, API) == set(PRODUCT)
 
 
 def test_ids_summaries_and_tags_are_grommunios(openapi):

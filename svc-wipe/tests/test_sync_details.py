@@ -4,8 +4,7 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 
-from vendorkit.db import make_engine
-from vendorkit.migrations import alembic_config
+from vendorkit.testing.migrations import sqlite_at_revision
 
 SYNC = "/api/v1/domains/1/users/3/sync"  # alice@example.com
 SYNC_FIELDS = [
@@ -95,11 +94,7 @@ def test_no_password_material_in_the_new_fields(admin):
 
 
 def test_existing_rows_get_null_details_on_upgrade_and_downgrade_works(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    config = alembic_config("svc_wipe", url)
-    command.upgrade(config, "0001")
-    engine = make_engine(url)
-    try:
+    with sqlite_at_revision("svc_wipe", "0001", tmp_path / "old.db") as (config, engine):
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO domains (id, domainname) VALUES (1, 'example.com')"))
             connection.execute(
@@ -119,5 +114,3 @@ def test_existing_rows_get_null_details_on_upgrade_and_downgrade_works(tmp_path)
             assert connection.execute(text("SELECT device_id, status FROM devices")).all() == [("OLD", 1)]
             index = "SELECT count(*) FROM sqlite_master WHERE name = 'uq_users_username_lower'"
             assert connection.execute(text(index)).scalar() == 1
-    finally:
-        engine.dispose()

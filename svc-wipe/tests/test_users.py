@@ -1,8 +1,8 @@
 """Users of a domain: list, create, get, delete, and the device-sync read endpoint."""
 
-import threading
-
 import pytest
+
+from vendorkit.testing.concurrency import at_once
 
 USERS = "/api/v1/domains/{}/users"
 INSUFFICIENT = {"message": "Access denied: Insufficient permissions for this operation"}
@@ -276,20 +276,12 @@ def test_delete_needs_login_csrf_and_write_right(admin, helpdesk, log_in, remote
 
 
 def test_concurrent_deletes(app, admin):
-    results = []
-    barrier = threading.Barrier(4)
-
     def delete():
         test_client = app.test_client()
         test_client.set_cookie("grommunioAuthJwt", admin.get_cookie("grommunioAuthJwt").value)
-        barrier.wait()
-        results.append(test_client.delete(f"{USERS.format(2)}/4", headers=admin.csrf).status_code)
+        return test_client.delete(f"{USERS.format(2)}/4", headers=admin.csrf).status_code
 
-    threads = [threading.Thread(target=delete) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(*[delete] * 4)
     assert sorted(results) == [200, 404, 404, 404]
 
 

@@ -8,17 +8,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from vendorkit.testing import HttpResult, ServerProcess, http_request
-from vendorkit.testing.openapi import check_response
+from vendorkit.testing import HttpResult, http_request
+from vendorkit.testing.openapi import check_result, served_openapi
 
 API = "/AktionNEXT/API"
-
-
-def openapi_of(service: ServerProcess) -> dict[str, Any]:
-    """The OpenAPI document a running svc-agenda serves."""
-    response = http_request("GET", f"{service.url}/openapi.json", timeout=20)
-    assert response.status == 200, response.text
-    return response.json()
 
 
 class DocumentedRequests:
@@ -30,19 +23,12 @@ class DocumentedRequests:
     def __call__(self, method: str, url: str, **kwargs: Any) -> HttpResult:
         result = http_request(method, url, **kwargs)
         path = urlsplit(url).path
-        if path.lower().startswith(API.lower() + "/"):
-            assert self.openapi is not None, "request the agenda_openapi fixture before calling the API"
-            check_response(
-                self.openapi,
-                method,
-                path,
-                result.status,
-                result.headers.get("Content-Type"),
-                result.body,
-                fallback_schema="BaseResp",
-                fallback_xml_root="Response",
-            )
-        return result
+        if not path.lower().startswith(API.lower() + "/"):
+            return result
+        assert self.openapi is not None, "request the agenda_openapi fixture before calling the API"
+        return check_result(
+            self.openapi, method, path, result, fallback_schema="BaseResp", fallback_xml_root="Response"
+        )
 
 
 api_request = DocumentedRequests()
@@ -51,5 +37,5 @@ api_request = DocumentedRequests()
 @pytest.fixture(scope="session")
 def agenda_openapi(stack) -> dict[str, Any]:
     """The OpenAPI document of the stack's svc-agenda; from now on api_request checks against it."""
-    api_request.openapi = openapi_of(stack.start("agenda"))
+    api_request.openapi = served_openapi(stack.start("agenda").url)
     return api_request.openapi

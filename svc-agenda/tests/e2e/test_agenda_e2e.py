@@ -1,9 +1,9 @@
 """svc-agenda through the real gateway on PostgreSQL: every error code, token expiry, the IP filter on the
 real client address, the rate policy across processes and the concurrent double remove."""
 
-import threading
 import time
 import uuid
+from functools import partial
 
 import pytest
 from defusedxml import ElementTree as ET
@@ -15,6 +15,7 @@ from svc_agenda.services import new_account, new_user
 from svc_agenda.wire import utcnow
 from vendorkit.db import make_engine
 from vendorkit.testing import ServerProcess
+from vendorkit.testing.concurrency import at_once
 
 from .conftest import api_request
 
@@ -161,25 +162,20 @@ def fresh_user(stack, tokens, fmt="json"):
 
 
 def test_the_documents_request_and_its_xml_twin(agenda, tokens):
+    def remove(content_type: str, body: str):
+        """The document's remove request, its body written out by hand as the document does."""
+        url = agenda.url(f"{API}/user/remove?Token={tokens('api')}")
+        return api_request("POST", url, headers={"Content-Type": content_type}, body=body)
+
     login_name = fresh_user(agenda, tokens)
-    response = api_request(
-        "POST",
-        agenda.url(f"{API}/user/remove?Token={tokens('api')}"),
-        headers={"Content-Type": "application/json"},
-        body=f'{{"LoginName":"{login_name}"}}',
-    )
+    response = remove("application/json", f'{{"LoginName":"{login_name}"}}')
     assert response.status == 200
     assert response.json() == {
         "Result": {"Message": OK, "Code": 0, "ModelStateErr": None},
         "Request": {"LoginName": login_name},
     }
     login_name = fresh_user(agenda, tokens, "xml")
-    response = api_request(
-        "POST",
-        agenda.url(f"{API}/user/remove?Token={tokens('api')}"),
-        headers={"Content-Type": "application/xml"},
-        body=f"<Request> <LoginName>{login_name}</LoginName> </Request>",
-    )
+    response = remove("application/xml", f"<Request> <LoginName>{login_name}</LoginName> </Request>")
     assert response.status == 200
     assert response.text == (
         "<?xml version='1.0' encoding='utf-8'?>\n<Response><Result><Message>Processed with result: ExecOK</Message>"
@@ -395,20 +391,12 @@ def test_get_all_orders_by_code_point_on_postgresql(agenda, tokens):
 
 def race(bases, path, body):
     """POST ``body`` to ``path`` on every base URL at once; the (status, Code) answers."""
-    barrier = threading.Barrier(len(bases))
-    answers = []
 
     def send(base):
-        barrier.wait()
         response = api_request("POST", base + path, json_body=body)
-        answers.append((response.status, response.json()["Result"]["Code"]))
+        return response.status, response.json()["Result"]["Code"]
 
-    threads = [threading.Thread(target=send, args=(base,)) for base in bases]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
+    return at_once(*(partial(send, base) for base in bases))
 
 
 def test_concurrent_double_remove_exactly_one_succeeds(agenda, second_agenda, tokens):

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from vendorkit.testing import HttpResult, ServerProcess, http_request
-from vendorkit.testing.openapi import check_response
+from vendorkit.testing import HttpResult, http_request
+from vendorkit.testing.openapi import check_result
+from vendorkit.testing.suite import stack_fixtures
 
 UNROUTED = "Unrouted"
 
@@ -17,17 +18,7 @@ UNROUTED = "Unrouted"
 _role_ids = itertools.count(7000 + uuid.uuid4().int % 1000 * 100)
 
 
-@pytest.fixture(scope="session")
-def bulkuser(stack) -> ServerProcess:
-    return stack.start("bulkuser")
-
-
-@pytest.fixture(scope="session")
-def bulkuser_openapi(bulkuser) -> dict:
-    """The OpenAPI document the stack's svc-bulkuser serves."""
-    response = http_request("GET", f"{bulkuser.url}/openapi.json", timeout=20)
-    assert response.status == 200, response.text
-    return response.json()
+bulkuser, bulkuser_openapi = stack_fixtures("bulkuser")
 
 
 # Each test is its own client (127.0.0.10 and up), so the gateway's per-client
@@ -41,16 +32,7 @@ def _through(stack, openapi, method: str, path: str, token: str | None, headers,
     if token is not None:
         headers["X-Auth-Token"] = token
     result = http_request(method, stack.url(path), headers=headers, **kwargs)
-    check_response(
-        openapi,
-        method,
-        path.split("?", 1)[0],
-        result.status,
-        result.headers["Content-Type"],
-        result.body,
-        fallback_schema=UNROUTED,
-    )
-    return result
+    return check_result(openapi, method, path, result, fallback_schema=UNROUTED)
 
 
 @pytest.fixture

@@ -5,14 +5,16 @@ delete with GET /v1/user/list (same filters) and compares: the preview is
 exactly what the delete removes, whatever else the database holds.
 """
 
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import jwt
 import pytest
 from sqlalchemy import create_engine, text
+
+from vendorkit.testing.concurrency import at_once
 
 pytestmark = pytest.mark.e2e
 
@@ -205,27 +207,10 @@ def test_auth_through_the_gateway(api, admin_token, create, login):
     assert api("GET", "/v1/user", token=agent).json()["error"]["code"] == 111
 
 
-def race(calls):
-    """Run the callables at the same moment; their results in order."""
-    results = [None] * len(calls)
-    start = threading.Barrier(len(calls))
-
-    def run(index):
-        start.wait()
-        results[index] = calls[index]()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_two_concurrent_deletes_of_one_user_one_200_one_404(api, admin_token, create):
     for _ in range(5):
         target = create()
-        responses = race([lambda target=target: bulk_delete(api, admin_token, f"user_id={target}")] * 2)
+        responses = at_once(*[partial(bulk_delete, api, admin_token, f"user_id={target}")] * 2)
         outcomes = sorted((response.status, response.body) for response in responses)
         assert outcomes == [
             (200, b'{"success": true, "payload": {"deleted": 1, "updated": 0}}'),
@@ -235,13 +220,13 @@ def test_two_concurrent_deletes_of_one_user_one_200_one_404(api, admin_token, cr
 
 def test_two_concurrent_single_deletes_one_200_one_404(api, admin_token, create):
     target = create()
-    responses = race([lambda: api("DELETE", f"/v1/user/{target}", token=admin_token)] * 2)
+    responses = at_once(*[partial(api, "DELETE", f"/v1/user/{target}", token=admin_token)] * 2)
     assert sorted(response.status for response in responses) == [200, 404]
 
 
 def test_identical_concurrent_bulk_deletes_remove_each_user_once(api, admin_token, create, role_id):
     for _ in range(30):
         create(role_id=role_id)
-    responses = race([lambda: bulk_delete(api, admin_token, f"role_id={role_id}")] * 4)
+    responses = at_once(*[partial(bulk_delete, api, admin_token, f"role_id={role_id}")] * 4)
     assert [response.status for response in responses] == [200] * 4, [response.text for response in responses]
     assert sum(response.json()["payload"]["deleted"] for response in responses) == 30

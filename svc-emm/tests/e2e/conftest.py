@@ -10,14 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from vendorkit.testing import HttpResult, ServerProcess, http_request
-from vendorkit.testing.openapi import check_response
-
-
-def openapi_of(service: ServerProcess) -> dict:
-    """The OpenAPI document a running svc-emm serves."""
-    response = http_request("GET", f"{service.url}/openapi.json", timeout=20)
-    assert response.status == 200, response.text
-    return response.json()
+from vendorkit.testing.openapi import check_result, served_openapi
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +31,7 @@ def emm(stack, smtp_server) -> ServerProcess:
 @pytest.fixture(scope="session")
 def emm_openapi(emm) -> dict:
     """The OpenAPI document of the stack's svc-emm."""
-    return openapi_of(emm)
+    return served_openapi(emm.url)
 
 
 @pytest.fixture(scope="session")
@@ -57,17 +50,7 @@ def api(stack, emm, emm_openapi) -> Callable[..., HttpResult]:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         result = http_request(method, stack.url(path), headers=headers, source=next(sources), **kwargs)
-        if method.upper() != "HEAD":
-            check_response(
-                emm_openapi,
-                method,
-                path.split("?", 1)[0],
-                result.status,
-                result.headers["Content-Type"],
-                result.body,
-                fallback_schema="ResponsePayload",
-            )
-        return result
+        return check_result(emm_openapi, method, path, result, fallback_schema="ResponsePayload")
 
     return call
 

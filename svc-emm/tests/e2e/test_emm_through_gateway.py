@@ -4,9 +4,11 @@ import base64
 import json
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
+
+from vendorkit.testing.concurrency import at_once
 
 pytestmark = pytest.mark.e2e
 
@@ -235,11 +237,8 @@ def test_concurrent_adds_of_one_name_give_one_201_and_409s(api, admin_token, smt
     username = unique_name("race")
     body = {"username": username, "emailAddress": "race@example.com"}
 
-    def add(_):
-        return api("POST", "/mdm-admin/users", token=admin_token, json_body=body)
-
-    with ThreadPoolExecutor(4) as pool:
-        responses = list(pool.map(add, range(4)))
+    add = partial(api, "POST", "/mdm-admin/users", token=admin_token, json_body=body)
+    responses = at_once(*[add] * 4)
     statuses = sorted(response.status for response in responses)
     assert statuses == [201, 409, 409, 409]
     refused = next(r for r in responses if r.status == 409)
@@ -248,11 +247,8 @@ def test_concurrent_adds_of_one_name_give_one_201_and_409s(api, admin_token, smt
     )
     assert len([r for r, _ in smtp.handler.received() if r == ["race@example.com"]]) == 1
 
-    def remove(_):
-        return api("DELETE", f"/mdm-admin/users?username={username}", token=admin_token)
-
-    with ThreadPoolExecutor(2) as pool:
-        removals = list(pool.map(remove, range(2)))
+    remove = partial(api, "DELETE", f"/mdm-admin/users?username={username}", token=admin_token)
+    removals = at_once(remove, remove)
     assert sorted(response.status for response in removals) == [200, 400]
 
 
@@ -260,13 +256,7 @@ def test_the_documents_write_calls_in_order(api, admin_token, login, smtp):
     kim = login("kim", "kim$1234")
     assert kim.status == 200
     kim_token = kim.json()["access_token"]
-    update = {
-        "username": "kim",
-        "firstname": "Kim",
-        "lastname": "Foo",
-        "emailAddress": "kim@gmail.com",
-        "roles": ["admin"],
-    }
+    update = {**KIM, "lastname": "Foo", "roles": ["admin"]}
     response = api("PUT", "/mdm-admin/users?username=kim", token=admin_token, json_body=update)
     assert (response.status, response.json()) == (
         201,
@@ -308,13 +298,7 @@ def test_the_documents_write_calls_in_order(api, admin_token, login, smtp):
         200,
         envelope(200, "User by username: kim was successfully removed."),
     )
-    add = {
-        "username": "PRIMARY/kim",
-        "firstname": "Kim",
-        "lastname": "Bar",
-        "emailAddress": "kim@gmail.com",
-        "roles": ["Marketing"],
-    }
+    add = {**KIM, "username": "PRIMARY/kim", "roles": ["Marketing"]}
     response = api("POST", "/mdm-admin/users/", token=admin_token, json_body=add)
     assert (response.status, response.json()) == (
         201,

@@ -8,17 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
-from vendorkit.testing import HttpResult, ServerProcess, http_request
-from vendorkit.testing.openapi import check_response
+from vendorkit.testing import HttpResult, http_request
+from vendorkit.testing.openapi import check_result, served_openapi
+from vendorkit.testing.suite import stack_fixtures
 
 API = "/webconsole/api"
-
-
-def openapi_of(service: ServerProcess) -> dict:
-    """The OpenAPI document a running svc-offboard serves."""
-    response = http_request("GET", f"{service.url}/openapi.json", timeout=20)
-    assert response.status == 200, response.text
-    return response.json()
 
 
 def b64(text: str) -> str:
@@ -41,16 +35,7 @@ class Api:
             headers["Authtoken"] = token
         kwargs.setdefault("timeout", 20)
         result = http_request(method, f"{self.base_url}{API}{path}", headers=headers, **kwargs)
-        check_response(
-            self.openapi,
-            method,
-            API + path.split("?", 1)[0],
-            result.status,
-            result.headers["Content-Type"],
-            result.body,
-            fallback_xml_root="App_GenericResp",
-        )
-        return result
+        return check_result(self.openapi, method, API + path, result, fallback_xml_root="App_GenericResp")
 
     def get(self, path: str, token: str, **kwargs) -> dict:
         response = self.call("GET", path, token=token, **kwargs)
@@ -107,19 +92,11 @@ class Api:
         ]
 
 
-@pytest.fixture(scope="session")
-def offboard_service(stack) -> ServerProcess:
-    return stack.start("offboard")
+offboard_service, offboard_openapi = stack_fixtures("offboard")
 
 
 @pytest.fixture(scope="session")
-def offboard_openapi(offboard_service) -> dict:
-    """The OpenAPI document of the shared stack's svc-offboard."""
-    return openapi_of(offboard_service)
-
-
-@pytest.fixture(scope="session")
-def api(stack, offboard_service, offboard_openapi) -> Api:
+def api(stack, offboard_openapi) -> Api:
     """The shared stack's svc-offboard through its gateway (demo data; tests leave kim alone)."""
     return Api(stack.gateway.url, offboard_openapi)
 
@@ -142,4 +119,4 @@ def kim_api(stack, tmp_path_factory):
         service,
         gateway,
     ):
-        yield Api(gateway.url, openapi_of(service))
+        yield Api(gateway.url, served_openapi(service.url))

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import base64
-import threading
+from functools import partial
 
 import pytest
 
+from vendorkit.testing.concurrency import at_once
 from vendorkit.xmlsafe import parse_xml
 
 pytestmark = pytest.mark.e2e
 
 XML = {"Content-Type": "application/xml", "Accept": "application/xml"}
 ACCESS_DENIED = {"errorCode": 5, "errorMessage": "Access denied"}
+UNSUPPORTED = "Unsupported Content-type: use application/json or application/xml"
 
 
 def success(user_id: int) -> dict:
@@ -163,20 +165,12 @@ def test_concurrent_offboards_of_one_user(api, admin_token, unique):
     for subclient_id in (131, 132, 133):
         api.set_backup(admin_token, subclient_id, True)
 
-    results: list = []
-    start = threading.Barrier(8)
-
-    def offboard(index: int) -> None:
-        body = {"userId": user_id} if index % 2 else {"userName": name}
-        start.wait()
+    def offboard(body: dict) -> tuple[int, dict]:
         response = api.call("POST", "/User/Offboard", token=admin_token, json_body=body)
-        results.append((response.status, response.json()))
+        return response.status, response.json()
 
-    threads = [threading.Thread(target=offboard, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    bodies = ({"userId": user_id} if index % 2 else {"userName": name} for index in range(8))
+    results = at_once(*(partial(offboard, body) for body in bodies))
     assert results == [(200, success(user_id))] * 8
     assert name not in api.owners(admin_token, 31) + api.owners(admin_token, 32)
     assert [api.backup(admin_token, sub) for sub in (131, 132, 133)] == [False, False, False]
@@ -268,46 +262,29 @@ def test_403_for_other_users(api, admin_token, unique):
         assert (response.status, response.json()) == (403, ACCESS_DENIED)
 
 
-def test_415_413_400(api, admin_token):
-    unsupported = failure("Unsupported Content-type: use application/json or application/xml")
-    response = api.call(
-        "POST", "/User/Offboard", token=admin_token, headers={"Content-Type": "text/plain"}, body="{}"
-    )
-    assert (response.status, response.json()) == (415, unsupported)
-    response = api.call(
-        "POST", "/User", token=admin_token, headers={"Content-Type": "application/xml"}, body="<u/>"
-    )
-    assert (response.status, response.json()) == (415, unsupported)
-    big = '{"userId": 5, "pad": "' + "x" * 70000 + '"}'
-    response = api.call(
-        "POST",
-        "/User/Offboard",
-        token=admin_token,
-        json_body=None,
-        body=big,
-        headers={"Content-Type": "application/json"},
-    )
-    assert (response.status, response.json()) == (413, failure("Request body too large"))
-    response = api.call(
-        "POST",
-        "/User/Offboard",
-        token=admin_token,
-        headers={"Content-Type": "application/xml"},
-        body="<a><b></a>",
-    )
-    assert (response.status, response.json()) == (400, failure("Invalid XML in request body"))
-    response = api.call(
-        "POST",
-        "/User/Offboard",
-        token=admin_token,
-        headers={"Content-Type": "application/json"},
-        body='{"userId": 5',
-    )
-    assert (response.status, response.json()) == (400, failure("Invalid JSON in request body"))
-    response = api.call(
-        "POST", "/User/Offboard", token=admin_token, headers={"Content-Type": "application/json"}, body="[5]"
-    )
-    assert (response.status, response.json()) == (400, failure("Invalid JSON in request body"))
+@pytest.mark.parametrize(
+    ("path", "content_type", "body", "status", "message"),
+    [
+        ("/User/Offboard", "text/plain", "{}", 415, UNSUPPORTED),
+        ("/User", "application/xml", "<u/>", 415, UNSUPPORTED),
+        (
+            "/User/Offboard",
+            "application/json",
+            '{"userId": 5, "pad": "' + "x" * 70000 + '"}',
+            413,
+            "Request body too large",
+        ),
+        ("/User/Offboard", "application/xml", "<a><b></a>", 400, "Invalid XML in request body"),
+        ("/User/Offboard", "application/json", '{"userId": 5', 400, "Invalid JSON in request body"),
+        ("/User/Offboard", "application/json", "[5]", 400, "Invalid JSON in request body"),
+    ],
+    ids=["415-text", "415-xml-create", "413", "400-xml", "400-json", "400-json-array"],
+)
+def test_a_body_that_cannot_be_read_is_refused_and_changes_nothing(
+    api, admin_token, path, content_type, body, status, message
+):
+    response = api.call("POST", path, token=admin_token, headers={"Content-Type": content_type}, body=body)
+    assert (response.status, response.json()) == (status, failure(message))
     assert api.owners(admin_token, 21) == ["kim"]
 
 

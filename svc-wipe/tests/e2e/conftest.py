@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pytest
 
-from vendorkit.testing import HttpResult, ServerProcess, http_request
-from vendorkit.testing.openapi import check_response
+from vendorkit.testing import HttpResult, http_request
+from vendorkit.testing.openapi import check_result
+from vendorkit.testing.suite import stack_fixtures
 
 OTHER_HOST = "127.0.0.2"  # another loopback address: not a policy host
 
@@ -26,56 +28,37 @@ class Login:
         return headers
 
 
-@pytest.fixture(scope="session")
-def wipe(stack) -> ServerProcess:
-    return stack.start("wipe")
-
-
-def openapi_of(service: ServerProcess) -> dict:
-    """The OpenAPI document a running svc-wipe serves."""
-    response = http_request("GET", f"{service.url}/openapi.json", timeout=20)
-    assert response.status == 200, response.text
-    return response.json()
+wipe, wipe_openapi = stack_fixtures("wipe")
 
 
 @pytest.fixture(scope="session")
-def wipe_openapi(wipe) -> dict:
-    """The OpenAPI document of the stack's svc-wipe."""
-    return openapi_of(wipe)
-
-
-@pytest.fixture(scope="session")
-def api(stack, wipe, wipe_openapi) -> Callable[..., HttpResult]:
+def api(stack, wipe_openapi) -> Callable[..., HttpResult]:
     """``api(method, path, login=..., source=..., ...)`` through the gateway; every answer is held to the document."""
 
     def call(method: str, path: str, *, login: Login | None = None, headers=None, **kwargs) -> HttpResult:
         headers = {**(login.headers() if login else {}), **(headers or {})}
         result = http_request(method, stack.url(path), headers=headers, **kwargs)
-        if method.upper() != "HEAD":
-            check_response(
-                wipe_openapi,
-                method,
-                path.split("?", 1)[0],
-                result.status,
-                result.headers["Content-Type"],
-                result.body,
-                fallback_schema="Message",
-            )
-        return result
+        return check_result(wipe_openapi, method, path, result, fallback_schema="Message")
 
     return call
 
 
 @pytest.fixture(scope="session")
-def admin(api) -> Login:
+def log_in(api) -> Callable[..., HttpResult]:
+    """``log_in(user, password, source=...)``: POST /api/v1/login with the form grommunio's web client sends."""
+
+    def post(user: str, password: str, **kwargs) -> HttpResult:
+        form = urlencode({"user": user, "pass": password})
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return api("POST", "/api/v1/login", body=form, headers=headers, **kwargs)
+
+    return post
+
+
+@pytest.fixture(scope="session")
+def admin(log_in) -> Login:
     """The system administrator, logged in from another host."""
-    response = api(
-        "POST",
-        "/api/v1/login",
-        body="user=admin&pass=admin-demo",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-        source=OTHER_HOST,
-    )
+    response = log_in("admin", "admin-demo", source=OTHER_HOST)
     assert response.status == 200, response.text
     body = response.json()
     return Login(body["grommunioAuthJwt"], body["csrf"])

@@ -1,8 +1,8 @@
 """svc-wipe on PostgreSQL behind the real gateway: policy hosts, forged headers, the grommunio-sync
 exchange, concurrency, and a database that goes away under the service."""
 
-import threading
 import uuid
+from functools import partial
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,6 +12,7 @@ from svc_wipe.models import Base
 from vendorkit.admin import include_in_migrations
 from vendorkit.db import make_engine
 from vendorkit.testing import PostgresServer, ServerProcess, http_request
+from vendorkit.testing.concurrency import at_once
 
 pytestmark = pytest.mark.e2e
 
@@ -90,14 +91,8 @@ def test_administrator_from_another_host_and_the_recorded_address(api, admin, ac
     assert entry["remoteIP"] == OTHER_HOST  # the real client behind the gateway, not the gateway
 
 
-def test_read_only_domain_admin(api, account):
-    response = api(
-        "POST",
-        "/api/v1/login",
-        body="user=helpdesk%40example.com&pass=helpdesk-demo",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-        source=OTHER_HOST,
-    )
+def test_read_only_domain_admin(api, log_in, account):
+    response = log_in("helpdesk@example.com", "helpdesk-demo", source=OTHER_HOST)
     assert response.status == 200
     body = response.json()
     headers = {"Cookie": f"grommunioAuthJwt={body['grommunioAuthJwt']}", "X-Csrf-Token": body["csrf"]}
@@ -166,19 +161,12 @@ def test_concurrent_reports_for_one_device(api, account, sync_of):
     """All get 201; one device; one history row each."""
     count = 12
     path = f"/api/v1/service/wipe/{account.username}?devices=RACEDEV"
-    results = []
-    barrier = threading.Barrier(count)
 
     def report(index):
-        barrier.wait()
         response = api("POST", path, json_body={"status": 1, "time": 1000 + index, "remoteIP": f"r{index}"})
-        results.append((response.status, response.json()))
+        return response.status, response.json()
 
-    threads = [threading.Thread(target=report, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(*(partial(report, index) for index in range(count)))
     assert results == [(201, SUCCESS)] * count
     devices = sync_of(account)
     assert list(devices) == ["RACEDEV"]
@@ -189,24 +177,13 @@ def test_concurrent_reports_for_one_device(api, account, sync_of):
 
 def test_concurrent_reports_for_several_new_devices_in_different_orders(api, account, sync_of):
     count = 8
-    results = []
-    barrier = threading.Barrier(count)
 
-    def report(index):
-        devices = ["A", "B", "C"] if index % 2 else ["C", "B", "A"]
-        barrier.wait()
-        response = api(
-            "POST",
-            f"/api/v1/service/wipe/{account.username}?devices={','.join(devices)}",
-            json_body={"status": 1},
-        )
-        results.append(response.status)
+    def report(devices):
+        path = f"/api/v1/service/wipe/{account.username}?devices={','.join(devices)}"
+        return api("POST", path, json_body={"status": 1}).status
 
-    threads = [threading.Thread(target=report, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    orders = (["A", "B", "C"] if index % 2 else ["C", "B", "A"] for index in range(count))
+    results = at_once(*(partial(report, devices) for devices in orders))
     assert results == [201] * count
     devices = sync_of(account)
     assert list(devices) == ["A", "B", "C"]
@@ -214,19 +191,11 @@ def test_concurrent_reports_for_several_new_devices_in_different_orders(api, acc
 
 
 def test_concurrent_deletes_exactly_one_wins(api, admin, account):
-    results = []
-    barrier = threading.Barrier(4)
-
     def delete():
-        barrier.wait()
         response = api("DELETE", f"/api/v1/domains/1/users/{account.id}", login=admin, source=OTHER_HOST)
-        results.append((response.status, response.json()))
+        return response.status, response.json()
 
-    threads = [threading.Thread(target=delete) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(*[delete] * 4)
     assert (
         sorted(results, key=lambda result: result[0])
         == [(200, {"message": "isded"})] + [(404, {"message": f"User #{account.id} not found"})] * 3
@@ -236,24 +205,14 @@ def test_concurrent_deletes_exactly_one_wins(api, admin, account):
 def test_delete_while_reporting(api, admin, account):
     """A report racing a delete of its user gets 201 or 404, never a 5xx."""
     path = f"/api/v1/service/wipe/{account.username}?devices=GONE"
-    results = []
-    barrier = threading.Barrier(7)
 
     def report():
-        barrier.wait()
-        results.append(api("POST", path, json_body={"status": 1}).status)
+        return api("POST", path, json_body={"status": 1}).status
 
     def delete():
-        barrier.wait()
-        results.append(
-            api("DELETE", f"/api/v1/domains/1/users/{account.id}", login=admin, source=OTHER_HOST).status
-        )
+        return api("DELETE", f"/api/v1/domains/1/users/{account.id}", login=admin, source=OTHER_HOST).status
 
-    threads = [threading.Thread(target=report) for _ in range(6)] + [threading.Thread(target=delete)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(*[report] * 6, delete)
     assert results.count(200) == 1
     assert set(results) <= {200, 201, 404}
 
@@ -349,13 +308,8 @@ def test_malformed_input_on_postgresql_is_a_4xx(api, method, path, body, status)
     assert response.headers["Content-Type"] == "application/json"
 
 
-def test_nul_in_login_and_huge_ids_on_postgresql(api, admin):
-    response = api(
-        "POST",
-        "/api/v1/login",
-        body="user=admin%00&pass=admin-demo",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
+def test_nul_in_login_and_huge_ids_on_postgresql(api, log_in, admin):
+    response = log_in("admin\x00", "admin-demo")
     assert (response.status, response.json()) == (
         401,
         {"message": "Login failed", "error": "Invalid username or password"},
@@ -368,11 +322,8 @@ def test_nul_in_login_and_huge_ids_on_postgresql(api, admin):
 
 def test_concurrent_creates_of_one_username(api, admin):
     username = f"e2e-{uuid.uuid4().hex[:12]}"
-    results = []
-    barrier = threading.Barrier(4)
 
     def create():
-        barrier.wait()
         response = api(
             "POST",
             "/api/v1/domains/1/users",
@@ -380,13 +331,9 @@ def test_concurrent_creates_of_one_username(api, admin):
             json_body={"username": username},
             source=OTHER_HOST,
         )
-        results.append((response.status, response.json()))
+        return response.status, response.json()
 
-    threads = [threading.Thread(target=create) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(*[create] * 4)
     statuses = sorted(status for status, _ in results)
     assert statuses == [201, 400, 400, 400]
     for status, body in results:

@@ -1,15 +1,17 @@
 """Schemathesis over every documented operation of a service, failures gathered across operations.
 
 ``make test`` runs a few dozen examples per operation; ``make fuzz`` raises
-``FUZZ_EXAMPLES`` for the long run.
+``FUZZ_EXAMPLES`` for the long run. A service's suite subclasses
+``EveryOperationThroughGateway`` and states only what is its vendor's own.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -120,3 +122,50 @@ def fuzz_every_operation(
         except Exception as failure:  # one operation's failure must not hide the others'
             failures.append(f"{operation.label}: {failure}")
     return failures
+
+
+class EveryOperationThroughGateway:
+    """Schemathesis over every documented operation of one service, on a database and behind a gateway of its own.
+
+    A service's test module subclasses it (as ``Test...``) and states only what is
+    its vendor's own: ``service`` (the stack's route name), ``examples`` per
+    operation, ``settings`` for the service's environment, ``operations`` (a path
+    regex, when not every documented path is fuzzed), ``log_in`` and ``exercise``.
+    Generated data is sent as-is, hence the private service and database.
+    """
+
+    service: str
+    examples: int = 10
+    settings: dict[str, str] = {}
+    operations: str | None = None
+
+    def log_in(self, gateway_url: str) -> Any:
+        """The caller's login through the private gateway, handed to ``exercise``; none by default."""
+        return None
+
+    def exercise(self, case: Any, login: Any, mode: GenerationMode) -> None:
+        """Send ``case`` and hold the answer to the document: by default, every check a refusing vendor passes."""
+        case.call_and_validate(excluded_checks=refusing_vendor_checks(mode))
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def fuzzed(cls, stack, tmp_path_factory) -> Iterator[tuple[Any, str]]:
+        """The service's document as it serves it, aimed at its private gateway, and that gateway's URL."""
+        workdir = tmp_path_factory.mktemp(f"{cls.service}-fuzz")
+        database = f"{cls.service}_fuzz"
+        with stack.private(cls.service, workdir, database, **cls.settings) as (service, gateway):
+            schema = gateway_schema(service.url, gateway.url)
+            if cls.operations is not None:
+                schema = schema.include(path_regex=cls.operations)
+            yield schema, gateway.url
+
+    @pytest.mark.parametrize("mode", list(GenerationMode), ids=lambda mode: mode.value)
+    def test_every_operation_answers_as_documented(self, fuzzed, mode):
+        """Every generated request of every operation gets an answer the document allows."""
+        schema, gateway_url = fuzzed
+        login = self.log_in(gateway_url)
+        examples = examples_per_operation(self.examples)
+        failures = fuzz_every_operation(
+            schema, mode, lambda case: self.exercise(case, login, mode), examples=examples
+        )
+        assert not failures, "\n\n".join(failures)

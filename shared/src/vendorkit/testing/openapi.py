@@ -19,8 +19,10 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate
 
 from vendorkit.dialects.openapi import GATEWAY_TITLE, is_gateway_schema
+from vendorkit.testing import HttpResult, http_request
 from vendorkit.xmlsafe import parse_xml
 
 UNROUTED_STATUSES = (401, 404, 405, 406)
@@ -112,6 +114,40 @@ def check_response(
     _check_body(openapi, where, documented.get("content", {}), content_type, body)
 
 
+def check_result(
+    openapi: dict[str, Any],
+    method: str,
+    path: str,
+    result: HttpResult,
+    *,
+    fallback_schema: str = "GenericResp",
+    fallback_xml_root: str | None = None,
+) -> HttpResult:
+    """``result`` of ``method path`` (a query string aside), once ``check_response`` allows it.
+
+    HEAD is left out: the servers answer it for every GET, and no vendor documents it.
+    """
+    if method.upper() != "HEAD":
+        check_response(
+            openapi,
+            method,
+            path.split("?", 1)[0],
+            result.status,
+            result.headers.get("Content-Type"),
+            result.body,
+            fallback_schema=fallback_schema,
+            fallback_xml_root=fallback_xml_root,
+        )
+    return result
+
+
+def served_openapi(base_url: str) -> dict[str, Any]:
+    """The OpenAPI document the service running at ``base_url`` serves."""
+    response = http_request("GET", f"{base_url}/openapi.json", timeout=20)
+    assert response.status == 200, response.text
+    return response.json()
+
+
 def _check_body(
     openapi: dict[str, Any],
     where: str,
@@ -187,6 +223,15 @@ def served_operations(app: Flask, *api_roots: str) -> set[tuple[str, str]]:
         if rule.rule.startswith(api_roots)
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     }
+
+
+def documented_routes(app: Flask, openapi: dict[str, Any], *api_roots: str) -> set[tuple[str, str]]:
+    """The document's operations, once it is valid OpenAPI 3 of exactly the routes ``app`` serves under ``api_roots``."""
+    assert openapi["openapi"].startswith("3.")
+    validate(openapi)
+    documented = set(operations(openapi))
+    assert served_operations(app, *api_roots) == documented
+    return documented
 
 
 def openapi_document(app: Flask) -> dict[str, Any]:

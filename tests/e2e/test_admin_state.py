@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import pytest
+import sqlalchemy
 
 from vendorkit.testing import SERVICES, HttpResult, ServerProcess, http_request
 
@@ -424,3 +425,31 @@ def test_resets_during_vendor_traffic_all_succeed_and_leave_the_demo_data(servic
     assert failures == []
     service.reset()
     assert service.state() == demo
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_state_is_every_table_of_the_service_rows_in_primary_key_order(stack, services, name):
+    service, vendor = services(name), VENDORS[name]
+    service.reset()
+    _ok(
+        vendor.change(service.url, vendor.login(service.url))
+    )  # on PostgreSQL, a changed row moves to the end
+    state = service.state()
+
+    engine = sqlalchemy.create_engine(stack.postgres.url(f"admin_{SERVICES[name]}"))
+    try:
+        inspector = sqlalchemy.inspect(engine)
+        # Beside the service's own tables: alembic's revision and the admin API's own (token salt, demo document).
+        tables = set(inspector.get_table_names()) - {"alembic_version", "admin_state"}
+        keys = {table: inspector.get_pk_constraint(table)["constrained_columns"] for table in tables}
+        with engine.connect() as connection:
+            revision = connection.execute(sqlalchemy.text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+
+    assert (state["service"], state["schema"]) == (name, revision)
+    assert set(state["tables"]) == tables
+    for table, rows in state["tables"].items():
+        order = [tuple(row[column] for column in keys[table]) for row in rows]
+        assert keys[table] and order == sorted(order), table
+    assert any(len(rows) > 1 for rows in state["tables"].values())

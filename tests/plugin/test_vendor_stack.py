@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from vendorkit.pytest_plugin import VendorStackError, launch_vendor_stack
+import vendorkit.pytest_plugin
+from vendorkit.pytest_plugin import VENDOR_SERVICES, VendorStackError, launch_vendor_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -139,3 +143,29 @@ def test_stopping_a_launched_stack_leaves_no_process_behind():
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{stack.url}/_gateway/healthz", timeout=2)
     assert os.getpid() in _process_groups()
+
+
+def test_the_plugin_is_registered_through_the_pytest11_entry_point():
+    [entry] = [
+        e for e in importlib.metadata.entry_points(group="pytest11") if e.value == "vendorkit.pytest_plugin"
+    ]
+    assert entry.load() is vendorkit.pytest_plugin
+
+
+def test_a_launched_stack_has_fresh_sqlite_databases_with_demo_data_and_admin_on():
+    started = time.monotonic()
+    with launch_vendor_stack() as stack:
+        # Usable: the gateway forwards to a vendor and its admin API answers.
+        assert requests.get(f"{stack.url}/mdm-admin/users/count", timeout=10).status_code == 401
+        assert stack.requests(route="emm")[0]["path"] == "/mdm-admin/users/count"
+        elapsed = time.monotonic() - started
+        databases = sorted(path.name for path in (stack.workdir / "var").glob("*.db"))
+        assert stack.workdir.is_relative_to(tempfile.gettempdir())
+        state = stack.state()
+    assert databases == sorted(f"{package.replace('_', '-')}.db" for package in VENDOR_SERVICES.values())
+    assert set(state["routes"]) == set(VENDOR_SERVICES)
+    # Demo data loaded: no vendor starts empty.
+    for route, document in state["routes"].items():
+        assert sum(len(rows) for rows in document["tables"].values()) > 0, route
+    # "A few seconds": about 2 s on an idle 2-core machine; the bound leaves room for a loaded one.
+    assert elapsed < 20, elapsed

@@ -7,6 +7,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from gateway import redact
@@ -138,8 +139,21 @@ class Record:
             "refused": self.refused,
             "fault": self.fault,
             "request": _part(redact.header_pairs(self.request_headers), request_body, request_cut),
-            "response": _part(redact.header_pairs(self.response_headers), response_body, response_cut),
+            "response": _part(redact.header_pairs(self.answered_headers()), response_body, response_cut),
         }
+
+    def answered_headers(self) -> tuple[tuple[str, str], ...]:
+        """The answer's headers as the client received them: the reply's, then the Date the HTTP layer adds.
+
+        The server (or mock_vendors' adapter, in process) writes Date, to the
+        second, as it sends the reply, just after this record was made; a reply
+        with no headers at all (a reset fault, a client gone before its answer)
+        was never sent, so it got no Date either.
+        """
+        if not self.response_headers:
+            return self.response_headers
+        answered = self.started + self.duration
+        return (*self.response_headers, ("Date", formatdate(int(answered), usegmt=True)))
 
 
 def parse_filters(args: dict[str, list[str]]) -> dict[str, Any]:

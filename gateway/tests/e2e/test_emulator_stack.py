@@ -315,3 +315,128 @@ def test_reset_clears_the_routes_counters_in_redis(emulator, stack):
         assert still.headers.get("RateLimit-Remaining") == "0"  # agenda's counter was kept
     finally:
         gateway.stop()
+
+
+MAKE_RUN_ROUTES = ["wipe", "bulkuser", "offboard", "emm", "agenda", "leaver"]
+
+
+def test_the_make_run_configuration_serves_the_admin_api_to_loopback_without_a_token(stack):
+    # The shared stack's gateway runs the `make run` file (gateway/src/gateway/demo.yaml), pointed at its ports.
+    assert [r["name"] for r in stack.gateway_config()["routes"]] == MAKE_RUN_ROUTES
+    for name in MAKE_RUN_ROUTES:
+        assert http_request("GET", stack.url(f"/_gateway/requests?route={name}&limit=1")).status == 200
+    unknown = http_request("GET", stack.url("/_gateway/requests?route=nope"))
+    assert (unknown.status, unknown.json()) == (
+        400,
+        {"message": f"route: expected one of {', '.join(MAKE_RUN_ROUTES)}"},
+    )
+    assert http_request("GET", stack.url("/_gateway/faults"), source="127.0.0.2").status == 403
+
+
+def test_a_reset_of_some_routes_keeps_the_others_journal_and_faults_and_a_whole_reset_is_quick(gw):
+    for path in ("/mdm-admin/users/count", "/AktionNEXT/API/user/getAll", "/nowhere"):
+        http_request("GET", gw.url(path))
+    kept = http_request(
+        "POST",
+        gw.url("/_gateway/faults"),
+        json_body={"route": "agenda", "action": "unavailable", "path": "/AktionNEXT/API/none"},
+    ).json()
+    http_request(
+        "POST",
+        gw.url("/_gateway/faults"),
+        json_body={"route": "emm", "action": "unavailable", "path": "/mdm-admin/none"},
+    )
+
+    reset = http_request("POST", gw.url("/_gateway/reset"), json_body={"routes": ["emm"]})
+    assert (reset.status, reset.json()) == (200, {"reset": ["emm"]})
+    assert [e["route"] for e in journal(gw)] == [None, "agenda"]
+    assert _ok(http_request("GET", gw.url("/_gateway/faults")))["faults"] == [kept | {"hits": 0}]
+
+    # Without a body: every route's service, the whole journal (unrouted requests too), every fault.
+    durations = []
+    for _ in range(5):
+        started = time.monotonic()
+        whole = http_request("POST", gw.url("/_gateway/reset"))
+        durations.append(time.monotonic() - started)
+        assert (whole.status, whole.json()) == (200, {"reset": ROUTES})
+    assert journal(gw) == []
+    assert _ok(http_request("GET", gw.url("/_gateway/faults"))) == {"faults": []}
+    assert sorted(durations)[2] < 0.5, durations  # "well under a second" for the five services at once
+
+
+def test_the_service_token_reaches_the_services_admin_paths_and_the_environment_wins(stack, tmp_path):
+    service_settings = {"ADMIN_API": "1", "ADMIN_TOKEN": "svc-admin-token"}
+    with stack.private("emm", tmp_path, "svc_emm_service_token", **service_settings) as (service, _gateway):
+        routes = [
+            {**r, "upstreams": [service.url]} for r in stack.gateway_config()["routes"] if r["name"] == "emm"
+        ]
+
+        def gateway(name: str, service_token: str | None, **env: str) -> ServerProcess:
+            config = {**stack.gateway_config(), "routes": routes, "rate_limit_storage": "memory://"}
+            config["admin"] = {"enabled": True, "service_token": service_token}
+            path = stack.write_gateway_config(config, f"{name}.yaml")
+            return ServerProcess(
+                "gateway:create_app()",
+                env={"GATEWAY_CONFIG": str(path), "RATELIMIT_STORAGE_URL": "memory://", **env},
+                log_path=tmp_path / f"{name}.log",
+            ).start()
+
+        started = [
+            gateway("token-in-file", "svc-admin-token"),
+            gateway("token-in-env", "wrong", GATEWAY_SERVICE_ADMIN_TOKEN="svc-admin-token"),
+            gateway("no-token", None),
+        ]
+        try:
+            for accepted in started[:2]:
+                reset = http_request("POST", accepted.url + "/_gateway/reset")
+                assert (reset.status, reset.json()) == (200, {"reset": ["emm"]})
+                state = http_request("GET", accepted.url + "/_gateway/state")
+                assert state.status == 200 and state.json()["routes"]["emm"]["service"] == "emm"
+            refused = http_request("POST", started[2].url + "/_gateway/reset")
+            assert refused.status == 502 and refused.json()["failed"] == ["emm"]
+            assert http_request("GET", started[2].url + "/_gateway/state").status == 502
+        finally:
+            for process in started:
+                process.stop()
+
+
+def test_the_six_routes_of_make_run_reset_and_report_their_state_together(emulator, stack):
+    stack.start("leaver", ADMIN_API="1")
+    routes = [r for r in stack.gateway_config()["routes"] if r["name"] in MAKE_RUN_ROUTES]
+    gateway = start_gateway(stack, routes, "emulator-gateway-six")
+    try:
+        reset = http_request("POST", gateway.url + "/_gateway/reset")
+        assert (reset.status, reset.json()) == (200, {"reset": MAKE_RUN_ROUTES})
+        state = _ok(http_request("GET", gateway.url + "/_gateway/state"))
+        assert {name: part["service"] for name, part in state["routes"].items()} == dict(
+            zip(MAKE_RUN_ROUTES, MAKE_RUN_ROUTES, strict=True)
+        )
+        restored = http_request("PUT", gateway.url + "/_gateway/state", json_body=state)
+        assert (restored.status, restored.json()) == (200, {"restored": MAKE_RUN_ROUTES})
+    finally:
+        gateway.stop()
+        stack.services["leaver"].stop()  # later modules start it with its usual settings
+
+
+def test_a_document_a_later_service_refuses_restores_nothing(gw):
+    assert http_request("POST", gw.url("/_gateway/reset")).status == 200
+    saved = _ok(http_request("GET", gw.url("/_gateway/state")))["routes"]
+    grant = _ok(
+        _form(
+            gw.url("/oauth2/token"), {"grant_type": "password", "username": "admin", "password": "admin-demo"}
+        )
+    )
+    bearer = {"Authorization": f"Bearer {grant['access_token']}"}
+    assert http_request("DELETE", gw.url("/mdm-admin/users?username=kim"), headers=bearer).status == 200
+    changed = _ok(http_request("GET", gw.url("/_gateway/state")))["routes"]
+
+    # Right service and schema, so the gateway writes emm's part; svc-agenda then refuses its own part.
+    agenda = json.loads(json.dumps(saved["agenda"]))
+    table = next(name for name, rows in agenda["tables"].items() if rows)
+    agenda["tables"][table][0]["no_such_column"] = 1
+    refused = http_request(
+        "PUT", gw.url("/_gateway/state"), json_body={"routes": {"emm": saved["emm"], "agenda": agenda}}
+    )
+    assert refused.status == 400 and refused.json()["message"].startswith("routes.agenda:")
+    now = _ok(http_request("GET", gw.url("/_gateway/state")))["routes"]
+    assert (now["emm"], now["agenda"]) == (changed["emm"], changed["agenda"])

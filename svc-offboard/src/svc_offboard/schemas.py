@@ -4,9 +4,10 @@ Response schemas are exact (no field beyond those listed); request schemas let
 unknown fields through, as the product ignores them. A request schema's
 refusal is a business failure (HTTP 200, errorCode != 0) with the product's
 message for the first field it refuses, in declaration order
-(``errors.invalid_fields``); where the product checks fields between
-look-ups (POST User, Client/{id}, Subclient/{id}), the service checks them
-in that order instead, and the schema only documents them.
+(``errors.invalid_fields``). Where the product checks fields between its
+look-ups (POST User, Client/{id}, Subclient/{id}), the view hands the body over
+as sent and the service checks it with the schema (``Lenient.check``) at the
+point the product does, so that failures come in the product's order.
 """
 
 from __future__ import annotations
@@ -16,13 +17,29 @@ import binascii
 import re
 from typing import Any, ClassVar
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    INCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    missing,
+    post_load,
+    pre_load,
+    validates_schema,
+)
 
-from svc_offboard.errors import INVALID_CREDENTIALS, SESSION_NOT_RENEWABLE
+from svc_offboard.errors import INVALID_CREDENTIALS, SESSION_NOT_RENEWABLE, invalid_fields
 
 MAX_ID = 2147483647
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 DIGITS = re.compile(r"[0-9]+")
+# Free text may span lines; the other C0 controls cannot travel in XML.
+FREE_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MASTER_GROUP_NAME = "master"  # the only user group
+OWNERS_OPERATIONS = (1, 2, 3)  # replace, add, remove
+INVALID_SECURITY = "Invalid securityAssociations."
+INVALID_OWNERS = "Invalid owners."
 
 
 def is_int(value: Any) -> bool:
@@ -67,6 +84,14 @@ class Lenient(Schema):
     class Meta:
         unknown = INCLUDE
 
+    def check(self, data: Any) -> Any:
+        """``data`` loaded; a refusal is the business failure of its first field (errors.invalid_fields)."""
+        try:
+            # Schema.load itself: a CheckedInOrder body's own load hands the fields over unchecked.
+            return Schema.load(self, data)
+        except ValidationError as error:
+            raise invalid_fields(error, "json") from None
+
 
 class RequestBody(Lenient):
     """A whole request body as Commvault's clients send it.
@@ -92,84 +117,108 @@ class RequestBody(Lenient):
         return data
 
 
-class CheckedByService(RequestBody):
-    """A body whose fields the service checks itself, in the product's order between its look-ups.
+class CheckedInOrder(RequestBody):
+    """A body the product checks between its look-ups: the service checks it (``check``) where the product does.
 
-    The schema documents the fields; loading hands them over as sent.
+    Loading it for the view hands the fields over as sent.
     """
 
     def load(self, data: Any, **_kwargs: Any) -> dict[str, Any]:
         return self.as_sent(data)
 
 
-class Refused:
-    """A field mixin: every refusal of the field is the product's one message."""
+class OneMessage:
+    """A field mixin: every refusal of the field is the product's one message.
 
-    def __init__(self, *args: Any, message: str, **kwargs: Any):
+    ``null_as_absent``: the product reads null as absent (the field is not documented nullable).
+    """
+
+    def __init__(self, *args: Any, message: str, null_as_absent: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.message = message
+        self.message, self.null_as_absent = message, null_as_absent
 
     def make_error(self, key: str, **kwargs: Any) -> ValidationError:
         return ValidationError(self.message)
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        if value is None and self.null_as_absent:
+            return missing
+        return super().deserialize(value, attr, data, **kwargs)
+
+
+class Ignored:
+    """A field mixin: documented, but the product ignores whatever it holds (loaded as sent)."""
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        return value
+
+
+class IgnoredInteger(Ignored, fields.Integer):
+    """An integer the product ignores."""
+
+
+class IgnoredString(Ignored, fields.String):
+    """A string the product ignores, or checks together with its neighbours."""
+
+
+class Refused(OneMessage):
+    """A field mixin: ``read`` loads a value, None when the product refuses it."""
+
+    def read(self, value: Any) -> Any | None:
+        """The value loaded from ``value``; None when the product refuses it."""
+        raise NotImplementedError
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        loaded = self.read(value)
+        if loaded is None:
+            raise self.make_error("invalid")
+        return loaded
 
 
 class Minutes(Refused, fields.Integer):
     """Minutes, 1..1440: a JSON integer or a digit string."""
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+    def read(self, value: Any) -> int | None:
         minutes = id_value(value, low=1)
-        if minutes is None or minutes > 1440:
-            raise self.make_error("invalid")
-        return minutes
+        return minutes if minutes is not None and minutes <= 1440 else None
 
 
 class Name(Refused, fields.String):
     """A non-empty name of at most 255 characters without control characters."""
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        if not is_valid_name(value):
-            raise self.make_error("invalid")
-        return value
+    def read(self, value: Any) -> str | None:
+        return value if is_valid_name(value) else None
 
 
 class Username(Refused, fields.String):
     """A login's user name: any non-empty string (an unknown one is refused like a wrong password)."""
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        if not isinstance(value, str) or not value:
-            raise self.make_error("invalid")
-        return value
+    def read(self, value: Any) -> str | None:
+        return value if isinstance(value, str) and value else None
 
 
 class Password(Refused, fields.String):
     """A base64 (UTF-8) password, loaded as the password itself."""
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        password = decode_password(value)
-        if password is None:
-            raise self.make_error("invalid")
-        return password
+    def read(self, value: Any) -> str | None:
+        return decode_password(value)
 
 
-class SessionToken(Refused, fields.String):
-    """A token, ``QSDK <hex>`` or the hex alone (its value is checked against the stored ones)."""
+class AnyString(Refused, fields.String):
+    """Any string: what it holds is looked up (a token, a user's name)."""
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        if not isinstance(value, str):
-            raise self.make_error("invalid")
-        return value
+    def read(self, value: Any) -> str | None:
+        return value if isinstance(value, str) else None
 
 
 class OptionalId(Refused, fields.Integer):
     """An id, 0..MAX_ID, a JSON integer or a digit string; absent, empty, null or 0: None."""
 
+    def read(self, value: Any) -> int | None:
+        return id_value(value)
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | None:
-        if value == "":
-            return None
-        number = id_value(value)
-        if number is None:
-            raise self.make_error("invalid")
-        return number or None
+        return None if value == "" else super()._deserialize(value, attr, data, **kwargs) or None
 
 
 class OptionalName(Name):
@@ -177,6 +226,86 @@ class OptionalName(Name):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str | None:
         return None if value == "" else super()._deserialize(value, attr, data, **kwargs)
+
+
+class Text(Refused, fields.String):
+    """Free text of at most ``max_length`` characters without the ``forbidden`` ones."""
+
+    def __init__(
+        self, *args: Any, max_length: int, forbidden: re.Pattern[str] = FREE_TEXT_FORBIDDEN, **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        self.max_length, self.forbidden = max_length, forbidden
+
+    def read(self, value: Any) -> str | None:
+        valid = isinstance(value, str) and len(value) <= self.max_length and not self.forbidden.search(value)
+        return value if valid else None
+
+
+class Email(Text):
+    """An e-mail address: empty, or text with an ``@`` (no control characters at all)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, max_length=254, forbidden=CONTROL_CHARACTERS, **kwargs)
+
+    def read(self, value: Any) -> str | None:
+        address = super().read(value)
+        return address if address == "" or (address and "@" in address) else None
+
+
+class NewPassword(Password):
+    """A new user's password: base64 of 1..256 characters."""
+
+    def read(self, value: Any) -> str | None:
+        password = super().read(value)
+        return password if password is not None and 1 <= len(password) <= 256 else None
+
+
+class Flag(Refused, fields.Boolean):
+    """A JSON boolean (no other spelling)."""
+
+    def read(self, value: Any) -> bool | None:
+        return value if isinstance(value, bool) else None
+
+
+class WholeNumber(Refused, fields.Integer):
+    """A JSON integer (booleans are not), one of ``allowed`` when given."""
+
+    def __init__(self, *args: Any, allowed: tuple[int, ...] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.allowed = allowed
+
+    def read(self, value: Any) -> int | None:
+        return value if is_int(value) and (not self.allowed or value in self.allowed) else None
+
+
+class Section(OneMessage, fields.Nested):
+    """A nested object; anything else is refused with the product's one message."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise self.make_error("type")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Items(OneMessage, fields.List):
+    """A list (``non_empty``: of one item at least); anything else is refused with the product's one message."""
+
+    def __init__(self, *args: Any, non_empty: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.non_empty = non_empty
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[Any]:
+        if not isinstance(value, list) or (self.non_empty and not value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class ReadIfObject(fields.Nested):
+    """A nested object the product reads only when it is one: anything else reads as absent."""
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        return super().deserialize(value, attr, data, **kwargs) if isinstance(value, dict) else missing
 
 
 # --- requests ---------------------------------------------------------------------------
@@ -200,7 +329,8 @@ class LoginRequestSchema(RequestBody):
 
 
 class RenewLoginTokenRequestSchema(RequestBody):
-    sessionId = SessionToken(
+    # ``QSDK <hex>`` or the hex alone, checked against the stored tokens.
+    sessionId = AnyString(
         message=SESSION_NOT_RENEWABLE,
         metadata={
             "description": "the token to renew (default: the `Authtoken` header)",
@@ -234,94 +364,189 @@ class OffboardRequestSchema(RequestBody):
 
 
 class NewUserEntitySchema(Lenient):
-    userName = fields.String(required=True, metadata={"description": "1..255 characters, unique"})
+    userName = Name(
+        required=True, message="Invalid userName.", metadata={"description": "1..255 characters, unique"}
+    )
 
 
 class UserGroupRefSchema(Lenient):
     userGroupName = fields.String(required=True, metadata={"description": "only `master` exists"})
 
 
-class EntityRefSchema(Lenient):
-    clientId = fields.Integer()
-    clientName = fields.String()
+class UserGroups(Refused, fields.List):
+    """``associatedUserGroups``: objects naming a user group, loaded as sent; every one must be ``master``."""
+
+    def read(self, value: Any) -> list[dict[str, Any]] | None:
+        named = isinstance(value, list) and all(
+            isinstance(group, dict) and isinstance(group.get("userGroupName"), str) for group in value
+        )
+        return value if named else None
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        groups = super()._deserialize(value, attr, data, **kwargs)
+        # Only once every entry names a group: a malformed list is refused before an unknown group.
+        for group in groups:
+            if group["userGroupName"].lower() != MASTER_GROUP_NAME:
+                raise ValidationError(f"User group [{group['userGroupName']}] does not exist.")
+        return groups
 
 
-class RoleRefSchema(Lenient):
-    roleId = fields.Integer()
-    roleName = fields.String()
+class ByIdOrName(Lenient):
+    """An entity named by id (a JSON integer; its name is then not read) or else by a non-empty name.
+
+    Loaded as that id or name, for the service to look up.
+    """
+
+    id_key: ClassVar[str]
+    name_key: ClassVar[str]
+
+    @post_load
+    def reference(self, data: dict[str, Any], **_kwargs) -> int | str:
+        """The id, or else the name."""
+        if self.id_key in data:
+            return data[self.id_key]
+        name = data.get(self.name_key)
+        if isinstance(name, str) and name:
+            return name
+        raise ValidationError(INVALID_SECURITY)
+
+
+class EntityRefSchema(ByIdOrName):
+    id_key, name_key = "clientId", "clientName"
+
+    clientId = WholeNumber(message=INVALID_SECURITY)
+    clientName = IgnoredString()
+
+
+class RoleRefSchema(ByIdOrName):
+    id_key, name_key = "roleId", "roleName"
+
+    roleId = WholeNumber(message=INVALID_SECURITY)
+    roleName = IgnoredString()
 
 
 class EntitiesRefSchema(Lenient):
-    entity = fields.List(fields.Nested(EntityRefSchema), required=True)
-
-
-class AssociationPropertiesRefSchema(Lenient):
-    role = fields.Nested(RoleRefSchema, required=True)
-
-
-class AssociationRefSchema(Lenient):
-    entities = fields.Nested(EntitiesRefSchema, required=True)
-    properties = fields.Nested(AssociationPropertiesRefSchema, required=True)
-
-
-class NewSecurityAssociationsSchema(Lenient):
-    associationsOperationType = fields.Integer()
-    associations = fields.List(fields.Nested(AssociationRefSchema))
-
-
-class NewUserSchema(Lenient):
-    userEntity = fields.Nested(NewUserEntitySchema, required=True)
-    email = fields.String(metadata={"description": "at most 254 characters, with an @ when not empty"})
-    fullName = fields.String()
-    description = fields.String()
-    password = fields.String(metadata={"description": "base64 of the UTF-8 password (1..256 characters)"})
-    enableUser = fields.Boolean()
-    associatedUserGroups = fields.List(fields.Nested(UserGroupRefSchema))
-    securityAssociations = fields.Nested(NewSecurityAssociationsSchema)
-
-
-class CreateUserRequestSchema(CheckedByService):
-    users = fields.List(
-        fields.Nested(NewUserSchema), required=True, metadata={"description": "exactly one user"}
+    entity = Items(
+        Section(EntityRefSchema, message=INVALID_SECURITY),
+        required=True,
+        non_empty=True,
+        message=INVALID_SECURITY,
     )
 
 
+class AssociationPropertiesRefSchema(Lenient):
+    role = Section(RoleRefSchema, required=True, message=INVALID_SECURITY)
+
+
+class AssociationRefSchema(Lenient):
+    entities = Section(EntitiesRefSchema, required=True, message=INVALID_SECURITY)
+    properties = Section(AssociationPropertiesRefSchema, required=True, message=INVALID_SECURITY)
+
+
+class NewSecurityAssociationsSchema(Lenient):
+    associationsOperationType = IgnoredInteger()
+    associations = Items(
+        Section(AssociationRefSchema, message=INVALID_SECURITY), message=INVALID_SECURITY, null_as_absent=True
+    )
+
+
+class NewUserSchema(Lenient):
+    """One new user: checked in two steps, its name before the look-up of that name and the rest after."""
+
+    userEntity = Section(NewUserEntitySchema, required=True, message="Invalid userName.")
+    email = Email(
+        message="Invalid email.", metadata={"description": "at most 254 characters, with an @ when not empty"}
+    )
+    fullName = Text(max_length=255, message="Invalid fullName.")
+    description = Text(max_length=255, message="Invalid description.")
+    password = NewPassword(
+        message="Invalid password.",
+        metadata={"description": "base64 of the UTF-8 password (1..256 characters)"},
+    )
+    enableUser = Flag(message="Invalid enableUser.")
+    associatedUserGroups = UserGroups(
+        fields.Nested(UserGroupRefSchema), message="Invalid associatedUserGroups.", null_as_absent=True
+    )
+    securityAssociations = Section(
+        NewSecurityAssociationsSchema, message=INVALID_SECURITY, null_as_absent=True
+    )
+
+
+class OneUser(Refused, fields.List):
+    """``users``: a list of exactly one object, loaded as sent (the service checks it with NewUserSchema)."""
+
+    def read(self, value: Any) -> list[dict[str, Any]] | None:
+        return value if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) else None
+
+
+class CreateUserRequestSchema(CheckedInOrder):
+    users = OneUser(
+        fields.Nested(NewUserSchema),
+        required=True,
+        message="Exactly one user must be specified.",
+        metadata={"description": "exactly one user"},
+    )
+
+
+class OwnerName(AnyString):
+    """An owner's userName: any string; empty reads as absent."""
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        return missing if value == "" else super().deserialize(value, attr, data, **kwargs)
+
+
 class OwnerRefSchema(Lenient):
-    userId = fields.Integer()
-    userName = fields.String()
+    userId = WholeNumber(message=INVALID_OWNERS, null_as_absent=True)
+    userName = OwnerName(message=INVALID_OWNERS, null_as_absent=True)
+
+    @validates_schema
+    def names_a_user(self, data: dict[str, Any], **_kwargs) -> None:
+        """userId or userName must name the owner."""
+        if "userId" not in data and "userName" not in data:
+            raise ValidationError(INVALID_OWNERS)
 
 
 class OwnerAssociationsRefSchema(Lenient):
-    ownersOperationType = fields.Integer(metadata={"description": "1 replace (default), 2 add, 3 remove"})
-    owners = fields.List(fields.Nested(OwnerRefSchema))
+    ownersOperationType = WholeNumber(
+        allowed=OWNERS_OPERATIONS,
+        message="Invalid ownersOperationType.",
+        metadata={"description": "1 replace (default), 2 add, 3 remove"},
+    )
+    owners = Items(Section(OwnerRefSchema, message=INVALID_OWNERS), message=INVALID_OWNERS)
+
+    @validates_schema
+    def lists_owners(self, data: dict[str, Any], **_kwargs) -> None:
+        """``owners`` is required (it is not documented so)."""
+        if "owners" not in data:
+            raise ValidationError(INVALID_OWNERS)
 
 
 class ClientSecurityRefSchema(Lenient):
-    ownerAssociations = fields.Nested(OwnerAssociationsRefSchema)
+    ownerAssociations = ReadIfObject(OwnerAssociationsRefSchema)
 
 
 class ClientPropsRefSchema(Lenient):
-    securityAssociations = fields.Nested(ClientSecurityRefSchema)
+    securityAssociations = ReadIfObject(ClientSecurityRefSchema)
 
 
 class ClientPropertiesRefSchema(Lenient):
-    clientProps = fields.Nested(ClientPropsRefSchema)
+    clientProps = ReadIfObject(ClientPropsRefSchema)
 
 
-class UpdateClientRequestSchema(CheckedByService):
-    clientProperties = fields.Nested(ClientPropertiesRefSchema)
+class UpdateClientRequestSchema(CheckedInOrder):
+    clientProperties = ReadIfObject(ClientPropertiesRefSchema)
 
 
 class CommonPropertiesRefSchema(Lenient):
-    enableBackup = fields.Boolean()
+    enableBackup = Flag(message="Invalid value for enableBackup.")
 
 
 class SubclientPropertiesRefSchema(Lenient):
-    commonProperties = fields.Nested(CommonPropertiesRefSchema)
+    commonProperties = ReadIfObject(CommonPropertiesRefSchema)
 
 
-class UpdateSubclientRequestSchema(CheckedByService):
-    subClientProperties = fields.Nested(SubclientPropertiesRefSchema)
+class UpdateSubclientRequestSchema(CheckedInOrder):
+    subClientProperties = ReadIfObject(SubclientPropertiesRefSchema)
 
 
 # --- query parameters (all read as text: the service answers bad values with errorCode 2) ---
@@ -431,9 +656,21 @@ class CommServSchema(Schema):
     releaseName = fields.String(required=True)
 
 
-class UserEntitySchema(Schema):
+class UserIdentitySchema(Schema):
+    """The fields that name a user in an answer (the fields of answers that extend it come after)."""
+
     userId = fields.Integer(required=True)
     userName = fields.String(required=True)
+
+
+class ClientIdentitySchema(Schema):
+    """The fields that name a client in an answer (the fields of answers that extend it come after)."""
+
+    clientId = fields.Integer(required=True)
+    clientName = fields.String(required=True)
+
+
+class UserEntitySchema(UserIdentitySchema):
     userGUID = fields.String(required=True)
 
 
@@ -442,9 +679,7 @@ class UserGroupSchema(Schema):
     userGroupName = fields.String(required=True)
 
 
-class ClientRefSchema(Schema):
-    clientId = fields.Integer(required=True)
-    clientName = fields.String(required=True)
+class ClientRefSchema(ClientIdentitySchema):
     _type_ = fields.Integer(required=True, metadata={"description": "3: a client"})
 
 
@@ -520,9 +755,7 @@ class ResponseListSchema(Schema):
     response = fields.List(fields.Nested(ResponseItemSchema), required=True)
 
 
-class ClientEntitySchema(Schema):
-    clientId = fields.Integer(required=True)
-    clientName = fields.String(required=True)
+class ClientEntitySchema(ClientIdentitySchema):
     hostName = fields.String(required=True)
     displayName = fields.String(required=True)
     clientGUID = fields.String(required=True)
@@ -557,9 +790,8 @@ class ClientSchema(Schema):
     versionInfo = fields.Nested(VersionInfoSchema)
 
 
-class OwnerSchema(Schema):
-    userId = fields.Integer(required=True)
-    userName = fields.String(required=True)
+class OwnerSchema(UserIdentitySchema):
+    """A client's owner."""
 
 
 class OwnerAssociationsSchema(Schema):
@@ -599,9 +831,8 @@ class ClientPropsSchema(Schema):
     EnableSnapBackups = fields.Boolean(required=True)
 
 
-class PseudoClientSchema(Schema):
-    clientId = fields.Integer(required=True)
-    clientName = fields.String(required=True)
+class PseudoClientSchema(ClientIdentitySchema):
+    """The hypervisor a VM client runs on."""
 
 
 class VmStatusInfoSchema(Schema):
@@ -628,9 +859,7 @@ class VirtualizationClientsSchema(Schema):
     VSPseudoClientsList = fields.List(fields.Nested(PseudoClientEntrySchema), required=True)
 
 
-class AccessNodeSchema(Schema):
-    clientId = fields.Integer(required=True)
-    clientName = fields.String(required=True)
+class AccessNodeSchema(ClientIdentitySchema):
     displayName = fields.String(required=True)
     hostName = fields.String(required=True)
 

@@ -11,31 +11,25 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from svc_offboard import schemas
 from svc_offboard.errors import INVALID_CREDENTIALS, SESSION_NOT_RENEWABLE, Failure
 from svc_offboard.models import Client, ClientOwner, Plan, Role, RoleAssociation, Subclient, Token, User
-from svc_offboard.schemas import (
-    CONTROL_CHARACTERS,
-    MAX_ID,
-    decode_password,
-    digit_string_value,
-    is_int,
-    is_valid_name,
-)
+from svc_offboard.schemas import MASTER_GROUP_NAME, MAX_ID, digit_string_value
 from vendorkit.db import is_sqlite
 from vendorkit.security import hash_secret, hash_token, new_token, verify_secret
+
+Named = TypeVar("Named", Client, Role)
 
 # How stale a token's last use may be before an authenticated request records it again.
 IDLE_CLOCK_GRANULARITY = timedelta(seconds=5)
 FIRST_NEW_USER_ID = 100
-MASTER_GROUP = {"userGroupId": 1, "userGroupName": "master"}
-# Free text may span lines; the other C0 controls cannot travel in XML.
-FREE_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MASTER_GROUP = {"userGroupId": 1, "userGroupName": MASTER_GROUP_NAME}
 HEX = re.compile(r"[0-9a-fA-F]+")
 ENTITY_TYPE_CLIENT = 3
 VIRTUAL_SERVER = "Virtual Server"
@@ -191,10 +185,15 @@ def logout(session: Session, digest: str) -> dict[str, Any]:
 # --- users -------------------------------------------------------------------------------
 
 
+def user_entity(user: User) -> dict[str, Any]:
+    """A user's ``userEntity``, as listings and write answers name it."""
+    return {"userId": user.user_id, "userName": user.user_name, "userGUID": user.user_guid}
+
+
 def user_summary(user: User) -> dict[str, Any]:
     """A user as GET User lists it."""
     return {
-        "userEntity": {"userId": user.user_id, "userName": user.user_name, "userGUID": user.user_guid},
+        "userEntity": user_entity(user),
         "email": user.email,
         "fullName": user.full_name,
         "description": user.description,
@@ -202,10 +201,14 @@ def user_summary(user: User) -> dict[str, Any]:
     }
 
 
+def _users_by_id(session: Session) -> list[User]:
+    """Every user, by userId."""
+    return list(session.scalars(select(User).order_by(User.user_id)))
+
+
 def list_users(session: Session) -> dict[str, Any]:
     """The users by userId (GET User)."""
-    users = session.scalars(select(User).order_by(User.user_id))
-    return {"users": [user_summary(user) for user in users]}
+    return {"users": [user_summary(user) for user in _users_by_id(session)]}
 
 
 def get_user(session: Session, user_id: int) -> dict[str, Any]:
@@ -240,9 +243,9 @@ def _role_associations(session: Session, user: User) -> list[dict[str, Any]]:
     ]
 
 
-def _existing_user(session: Session, user_id: int) -> User:
-    """The user ``user_id``; Failure when there is none."""
-    user = find_user_by_id(session, user_id)
+def _existing_user(session: Session, user_id: int, *, for_update: bool = False) -> User:
+    """The user ``user_id`` (locked for the transaction when asked); Failure when there is none."""
+    user = find_user_by_id(session, user_id, for_update=for_update)
     if user is None:
         raise Failure(f"User [{user_id}] does not exist.")
     return user
@@ -268,8 +271,7 @@ def v4_user_summary(user: User) -> dict[str, Any]:
 
 def list_v4_users(session: Session) -> dict[str, Any]:
     """The users in the v4 API's shape, by id."""
-    users = session.scalars(select(User).order_by(User.user_id))
-    return {"users": [v4_user_summary(user) for user in users]}
+    return {"users": [v4_user_summary(user) for user in _users_by_id(session)]}
 
 
 def get_v4_user(session: Session, user_id: int) -> dict[str, Any]:
@@ -301,14 +303,10 @@ def delete_user(
         raise Failure("Clients are owned by users here: give newUserId.")
     if not heir_id:
         raise Failure("Ownership transfer is mandatory: give newUserId.")
-    user = find_user_by_id(session, user_id, for_update=True)
-    if user is None:
-        raise Failure(f"User [{user_id}] does not exist.")
+    user = _existing_user(session, user_id, for_update=True)
     if user.user_id == caller.user_id:
         raise Failure("You cannot delete your own account.")
-    heir = find_user_by_id(session, heir_id, for_update=True)
-    if heir is None:
-        raise Failure(f"User [{heir_id}] does not exist.")
+    heir = _existing_user(session, heir_id, for_update=True)
     if heir.user_id == user.user_id:
         raise Failure("Invalid newUserId.")
     owned = list(
@@ -336,133 +334,58 @@ def delete_user(
     for model in (ClientOwner, RoleAssociation, Token):
         session.execute(delete(model).where(model.user_id == user.user_id))
     session.delete(user)
-    entity = {"userId": user.user_id, "userName": user.user_name, "userGUID": user.user_guid}
     return {
-        "response": [{"errorCode": 0, "errorString": f"Deleted user {entity['userName']}", "entity": entity}]
+        "response": [
+            {"errorCode": 0, "errorString": f"Deleted user {user.user_name}", "entity": user_entity(user)}
+        ]
     }
 
 
-def _optional_text(spec: dict[str, Any], key: str, limit: int, *, email: bool = False) -> str:
-    if key not in spec:
-        return ""
-    value = spec[key]
-    forbidden = CONTROL_CHARACTERS if email else FREE_TEXT_FORBIDDEN
-    if not isinstance(value, str) or len(value) > limit or forbidden.search(value):
-        raise Failure(f"Invalid {key}.")
-    if email and value and "@" not in value:
-        raise Failure(f"Invalid {key}.")
-    return value
-
-
-def _user_groups(spec: dict[str, Any]) -> bool:
-    """Whether the new user joins ``master`` (the only user group)."""
-    groups = spec.get("associatedUserGroups")
-    if groups is None:
-        return False
-    if not isinstance(groups, list) or not all(
-        isinstance(group, dict) and isinstance(group.get("userGroupName"), str) for group in groups
-    ):
-        raise Failure("Invalid associatedUserGroups.")
-    for group in groups:
-        if group["userGroupName"].lower() != MASTER_GROUP["userGroupName"]:
-            raise Failure(f"User group [{group['userGroupName']}] does not exist.")
-    return bool(groups)
-
-
-def _entity_ref(item: Any, id_key: str, name_key: str) -> int | str:
-    """An entity named by id (a positive JSON integer) or by name (a non-empty string)."""
-    if not isinstance(item, dict):
-        raise Failure("Invalid securityAssociations.")
-    if id_key in item:
-        if not is_int(item[id_key]):
-            raise Failure("Invalid securityAssociations.")
-        return item[id_key]
-    if isinstance(item.get(name_key), str) and item[name_key]:
-        return item[name_key]
-    raise Failure("Invalid securityAssociations.")
-
-
-def _security_associations(session: Session, spec: dict[str, Any]) -> set[tuple[int, int]]:
-    """The (clientId, roleId) pairs a new user is given."""
-    security = spec.get("securityAssociations")
-    if security is None:
-        return set()
-    if not isinstance(security, dict):
-        raise Failure("Invalid securityAssociations.")
-    associations = security.get("associations")
-    if associations is None:
-        return set()
-    if not isinstance(associations, list):
-        raise Failure("Invalid securityAssociations.")
-    wanted: list[tuple[list[int | str], int | str]] = []
-    for association in associations:
-        if not isinstance(association, dict):
-            raise Failure("Invalid securityAssociations.")
-        entities = association.get("entities")
-        properties = association.get("properties")
-        if not isinstance(entities, dict) or not isinstance(properties, dict):
-            raise Failure("Invalid securityAssociations.")
-        entity_list = entities.get("entity")
-        if not isinstance(entity_list, list) or not entity_list:
-            raise Failure("Invalid securityAssociations.")
-        clients = [_entity_ref(entity, "clientId", "clientName") for entity in entity_list]
-        wanted.append((clients, _entity_ref(properties.get("role"), "roleId", "roleName")))
-
+def _role_pairs(session: Session, associations: list[dict[str, Any]]) -> set[tuple[int, int]]:
+    """The (clientId, roleId) pairs of a new user's checked ``associations``: their clients and roles looked up."""
     pairs: set[tuple[int, int]] = set()
-    for clients, role_ref in wanted:
-        client_ids = [_find_client(session, ref) for ref in clients]
-        role_id = _find_role(session, role_ref)
+    for association in associations:
+        client_ids = [_find_client(session, ref) for ref in association["entities"]["entity"]]
+        role_id = _find_role(session, association["properties"]["role"])
         pairs.update((client_id, role_id) for client_id in client_ids)
     return pairs
 
 
 def _find_client(session: Session, ref: int | str) -> int:
-    if isinstance(ref, int):
-        found = session.get(Client, ref) if 1 <= ref <= MAX_ID else None
-    else:
-        found = None if "\x00" in ref else session.scalar(select(Client).where(Client.client_name == ref))
-    if found is None:
-        raise Failure(f"Client [{ref}] does not exist.")
-    return found.client_id
+    """The clientId of the client ``ref`` names (by id or by name); Failure when there is none."""
+    return _find_named(session, Client, Client.client_name, ref).client_id
 
 
 def _find_role(session: Session, ref: int | str) -> int:
+    """The roleId of the role ``ref`` names (by id or by name); Failure when there is none."""
+    return _find_named(session, Role, Role.role_name, ref).role_id
+
+
+def _find_named(session: Session, model: type[Named], name_column: Any, ref: int | str) -> Named:
+    """The ``model`` row ``ref`` names: its primary key, or its name; Failure ``<Model> [ref] does not exist.``"""
     if isinstance(ref, int):
-        found = session.get(Role, ref) if 1 <= ref <= MAX_ID else None
+        found = session.get(model, ref) if 1 <= ref <= MAX_ID else None
     else:
-        found = None if "\x00" in ref else session.scalar(select(Role).where(Role.role_name == ref))
+        found = None if "\x00" in ref else session.scalar(select(model).where(name_column == ref))
     if found is None:
-        raise Failure(f"Role [{ref}] does not exist.")
-    return found.role_id
+        raise Failure(f"{model.__name__} [{ref}] does not exist.")
+    return found
 
 
 def create_user(session: Session, body: dict[str, Any]) -> dict[str, Any]:
-    """Create exactly one user (POST /User); its entity on success."""
-    users = body.get("users")
-    if not isinstance(users, list) or len(users) != 1 or not isinstance(users[0], dict):
-        raise Failure("Exactly one user must be specified.")
-    spec = users[0]
-    entity = spec.get("userEntity")
-    name = entity.get("userName") if isinstance(entity, dict) else None
-    if not is_valid_name(name):
-        raise Failure("Invalid userName.")
+    """Create exactly one user (POST /User); its entity on success.
+
+    The product checks the user's name, looks it up, then checks the other fields
+    and looks up the clients and roles they name: the schema checks each part in turn.
+    """
+    (spec,) = schemas.CreateUserRequestSchema().check(body)["users"]
+    name = schemas.NewUserSchema(only=("userEntity",)).check(spec)["userEntity"]["userName"]
     _serialise_user_creation(session)
     if find_user_by_name(session, name) is not None:
         raise Failure(f"User [{name}] already exists.")
-    email = _optional_text(spec, "email", 254, email=True)
-    full_name = _optional_text(spec, "fullName", 255)
-    description = _optional_text(spec, "description", 255)
-    password_hash = None
-    if "password" in spec:
-        password = decode_password(spec["password"])
-        if password is None or not 1 <= len(password) <= 256:
-            raise Failure("Invalid password.")
-        password_hash = hash_secret(password)
-    enable_user = spec.get("enableUser", True)
-    if not isinstance(enable_user, bool):
-        raise Failure("Invalid enableUser.")
-    is_master = _user_groups(spec)
-    pairs = _security_associations(session, spec)
+    details = schemas.NewUserSchema(exclude=("userEntity",)).check(spec)
+    password = details.get("password")
+    pairs = _role_pairs(session, details.get("securityAssociations", {}).get("associations", []))
 
     highest = session.scalar(select(func.max(User.user_id))) or 0
     user = User(
@@ -470,12 +393,12 @@ def create_user(session: Session, body: dict[str, Any]) -> dict[str, Any]:
         user_name=name,
         name_key=name.lower(),
         user_guid=str(uuid.uuid4()).upper(),
-        email=email,
-        full_name=full_name,
-        description=description,
-        password_hash=password_hash,
-        enable_user=enable_user,
-        is_master=is_master,
+        email=details.get("email", ""),
+        full_name=details.get("fullName", ""),
+        description=details.get("description", ""),
+        password_hash=hash_secret(password) if password is not None else None,
+        enable_user=details.get("enableUser", True),
+        is_master=bool(details.get("associatedUserGroups")),
     )
     session.add(user)
     try:
@@ -488,14 +411,7 @@ def create_user(session: Session, body: dict[str, Any]) -> dict[str, Any]:
         RoleAssociation(user_id=user.user_id, client_id=client_id, role_id=role_id)
         for client_id, role_id in sorted(pairs)
     )
-    return {
-        "response": [
-            {
-                "errorCode": 0,
-                "entity": {"userId": user.user_id, "userName": user.user_name, "userGUID": user.user_guid},
-            }
-        ]
-    }
+    return {"response": [{"errorCode": 0, "entity": user_entity(user)}]}
 
 
 def _serialise_user_creation(session: Session) -> None:
@@ -631,24 +547,11 @@ def get_client(session: Session, client_id: int) -> dict[str, Any]:
     return {"clientProperties": [properties]}
 
 
-def _owner_ids(session: Session, owners: Any) -> list[int]:
-    """The userIds an ``owners`` list names (by userId and/or userName, both agreeing)."""
-    if not isinstance(owners, list):
-        raise Failure("Invalid owners.")
-    refs = []
-    for owner in owners:
-        if not isinstance(owner, dict):
-            raise Failure("Invalid owners.")
-        user_id, name = owner.get("userId"), owner.get("userName")
-        has_id = user_id is not None
-        has_name = name is not None and name != ""
-        if (has_id and not is_int(user_id)) or (has_name and not isinstance(name, str)):
-            raise Failure("Invalid owners.")
-        if not has_id and not has_name:
-            raise Failure("Invalid owners.")
-        refs.append((user_id if has_id else None, name if has_name else None))
+def _owner_ids(session: Session, owners: list[dict[str, Any]]) -> list[int]:
+    """The userIds checked ``owners`` name (by userId and/or userName, both agreeing), in order, once each."""
     ids: list[int] = []
-    for user_id, name in refs:
+    for owner in owners:
+        user_id, name = owner.get("userId"), owner.get("userName")
         user = find_user_by_id(session, user_id) if user_id is not None else find_user_by_name(session, name)
         if user is None:
             raise Failure(f"User [{user_id if user_id is not None else name}] does not exist.")
@@ -660,17 +563,19 @@ def _owner_ids(session: Session, owners: Any) -> list[int]:
 
 
 def update_client_owners(session: Session, client_id: int, body: dict[str, Any]) -> dict[str, Any]:
-    """Replace (1), add to (2) or remove from (3) a client's owners."""
+    """Replace (1), add to (2) or remove from (3) a client's owners.
+
+    The product looks the client up before it checks the body, then looks up the owners.
+    """
     client = _client_or_fail(session, client_id, for_update=True)
+    fields = schemas.UpdateClientRequestSchema().check(body)
     owner_associations = _dig(
-        body, "clientProperties", "clientProps", "securityAssociations", "ownerAssociations"
+        fields, "clientProperties", "clientProps", "securityAssociations", "ownerAssociations"
     )
-    if not isinstance(owner_associations, dict):
+    if owner_associations is None:
         return {"response": [{"errorCode": 0}]}
     operation = owner_associations.get("ownersOperationType", 1)
-    if not is_int(operation) or operation not in (1, 2, 3):
-        raise Failure("Invalid ownersOperationType.")
-    wanted = _owner_ids(session, owner_associations.get("owners"))
+    wanted = _owner_ids(session, owner_associations["owners"])
     current = set(
         session.scalars(select(ClientOwner.user_id).where(ClientOwner.client_id == client.client_id))
     )
@@ -691,6 +596,7 @@ def update_client_owners(session: Session, client_id: int, body: dict[str, Any])
 
 
 def _dig(value: Any, *keys: str) -> Any:
+    """``value[keys[0]][keys[1]]...``; None where a level is missing."""
     for key in keys:
         if not isinstance(value, dict):
             return None
@@ -753,11 +659,11 @@ def update_subclient(session: Session, subclient_id: int, body: dict[str, Any]) 
     subclient = session.get(Subclient, subclient_id) if 1 <= subclient_id <= MAX_ID else None
     if subclient is None:
         raise Failure(f"Subclient [{subclient_id}] does not exist.")
-    common = _dig(body, "subClientProperties", "commonProperties")
-    if isinstance(common, dict) and "enableBackup" in common:
-        if not isinstance(common["enableBackup"], bool):
-            raise Failure("Invalid value for enableBackup.")
-        subclient.enable_backup = common["enableBackup"]
+    # The product looks the subclient up before it checks the body.
+    fields = schemas.UpdateSubclientRequestSchema().check(body)
+    enable_backup = _dig(fields, "subClientProperties", "commonProperties", "enableBackup")
+    if enable_backup is not None:
+        subclient.enable_backup = enable_backup
     return {"response": [{"errorCode": 0}]}
 
 
@@ -767,9 +673,7 @@ def update_subclient(session: Session, subclient_id: int, body: dict[str, Any]) 
 def resolve_offboard_user(session: Session, user_id: int | None, user_name: str | None) -> User:
     """The user an offboard request names (by id, by name, or both agreeing), locked for the transaction."""
     if user_id is not None:
-        user = find_user_by_id(session, user_id, for_update=True)
-        if user is None:
-            raise Failure(f"User [{user_id}] does not exist.")
+        user = _existing_user(session, user_id, for_update=True)
         if user_name is not None and user.name_key != user_name.lower():
             raise Failure("userName and userId do not refer to the same user.")
         return user

@@ -6,7 +6,9 @@ request bodies are lenient JSON, or XML read as fields (docs/offboard.md section
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, request
@@ -50,6 +52,9 @@ SECURITY_ROOT = "App_SecurityAssociationsResp"
 V4_USERS_ROOT = "App_V4UsersResp"
 V4_USER_ROOT = "App_V4UserResp"
 ACCESS_NODES_ROOT = "App_VSAClientAndClientGroupListResp"
+
+# The attribute ``answers`` leaves on a view: the root element of its XML answers.
+XML_ROOT_ATTRIBUTE = "commvault_xml_root"
 
 # The document's syntax block ends its object with ``,}``.
 TRAILING_COMMA = re.compile(r",\s*}\s*\Z")
@@ -179,3 +184,35 @@ def login_failure(message: str) -> Response:
 def renewal_failure(message: str) -> Response:
     """A refused renewal: ``{"error": {"errorCode": 5, "errLogMessage"}}``."""
     return respond({"error": {"errorCode": errors.ACCESS_DENIED_CODE, "errLogMessage": message}}, RENEW_ROOT)
+
+
+# The envelopes that carry a business failure in a shape of their own; any other fails in the generic one.
+FAILURES_BY_ROOT: dict[str, Callable[[str], Response]] = {
+    RESPONSE_LIST_ROOT: response_list_failure,
+    LOGIN_ROOT: login_failure,
+    RENEW_ROOT: renewal_failure,
+}
+
+
+def answers(xml_root: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., Response]]:
+    """Answer the payload the view returns under ``xml_root``, and a business failure in that envelope."""
+    fail = FAILURES_BY_ROOT.get(xml_root, failure)
+
+    def decorate(view: Callable[..., dict[str, Any]]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def answered(*args: Any, **kwargs: Any) -> Response:
+            try:
+                payload = view(*args, **kwargs)
+            except errors.Failure as exc:
+                return fail(exc.message)
+            return respond(payload, xml_root)
+
+        setattr(answered, XML_ROOT_ATTRIBUTE, xml_root)
+        return answered
+
+    return decorate
+
+
+def xml_root_of(view: Callable[..., Any]) -> str:
+    """The root element of the view's XML answers (``answers``)."""
+    return getattr(view, XML_ROOT_ATTRIBUTE)

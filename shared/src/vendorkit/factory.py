@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from apispec import APISpec
 from flask import Flask, Response, g, has_request_context, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api, Blueprint
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -16,7 +17,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from vendorkit import admin, db, endpoints, logs, migrations
 from vendorkit.dialects import Dialect, Refusal
 from vendorkit.dialects.openapi import GatewayAnswers
-from vendorkit.web import client_ip
+from vendorkit.web import VendorJSON, client_ip
 
 log = logging.getLogger("vendorkit.app")
 
@@ -68,6 +69,7 @@ def create_service_app(
     api_prefixes: Iterable[str] | None = None,
     self_answering: Iterable[type[SelfAnswering]] = (),
     complete_document: Callable[[APISpec], None] | None = None,
+    json_provider: type[DefaultJSONProvider] = VendorJSON,
 ) -> Flask:
     """A Flask app with flask-smorest, the vendor's error envelope, JSON logs, health and migrations.
 
@@ -82,6 +84,9 @@ def create_service_app(
     ``self_answering``: the service's exception classes that know their answer:
     one raised is answered with its ``response()``. ``complete_document`` adds to
     the OpenAPI document what no operation says, once every blueprint is in it.
+
+    ``json_provider`` renders what views return (``@blp.response``'s dumps):
+    by default as the dialect renders its refusals, in the dialect's media type.
     """
     app = Flask(package)
     app.config.update(settings)
@@ -96,7 +101,9 @@ def create_service_app(
         # Vendors answer OPTIONS like any other unsupported method, in their envelope.
         PROVIDE_AUTOMATIC_OPTIONS=False,
     )
+    app.json = json_provider(app)
     app.json.sort_keys = False
+    app.json.mimetype = dialect.json_mimetype
     logs.configure(app.config["LOG_LEVEL"])
 
     # The server answers its own refusals (malformed HTTP) in this envelope too.

@@ -1,9 +1,13 @@
-"""Request-level helpers for the services: client address and media type."""
+"""Request-level helpers for the services: client address, media type, and how answers are rendered."""
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from typing import Any
 
+from flask import Response, current_app, g, request
+from flask.json.provider import DefaultJSONProvider
+
+from vendorkit.dialects import JSON_MIMETYPE, json_response
 from vendorkit.netaddr import environ_client_address
 
 
@@ -17,3 +21,20 @@ def client_ip() -> str:
 def media_type() -> str:
     """The request's Content-Type without parameters, lower-cased ('' when absent)."""
     return (request.mimetype or "").lower()
+
+
+class VendorJSON(DefaultJSONProvider):
+    """The app's JSON answers (``@blp.response``'s among them) rendered as the dialects render refusals.
+
+    Keys in the order the schema dumps them, ``", "`` and ``": "`` between
+    them, no trailing newline: one byte format for a service's answers and its
+    refusals. ``mimetype`` is the vendor's (``Dialect.json_mimetype``).
+    """
+
+    sort_keys = False
+    ensure_ascii = False
+    mimetype = JSON_MIMETYPE
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        """A 200 whose body is the one object (or the keyword arguments) given."""
+        return json_response(200, self._prepare_response_obj(args, kwargs), content_type=self.mimetype)

@@ -1,6 +1,7 @@
 """grommunio admin API: device wipe status (document 000)."""
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from svc_wipe import apidoc, auth, errors, schemas
 from svc_wipe.config import load_config
@@ -29,4 +30,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         security_schemes=apidoc.SECURITY_SCHEMES,
         checks=CHECKS,
         self_answering=[errors.ApiError],
+        # grommunio's admin API is itself a Flask app: its answers are Flask's compact JSON.
+        json_provider=DefaultJSONProvider,
     )

@@ -90,6 +90,7 @@ class Dialect(ABC):
     """One vendor's way of saying no."""
 
     name: str
+    json_mimetype: str = JSON_MIMETYPE  # the Content-Type of the vendor's JSON answers
 
     @abstractmethod
     def refusal(

@@ -139,6 +139,7 @@ def result(
 
 class AktionDialect(Dialect):
     name = "aktion"
+    json_mimetype = JSON_CONTENT_TYPE
 
     def refusal(self, kind, request=None, *, client_ip=None, method=None, message=None):
         status, code, template = REFUSALS[kind]

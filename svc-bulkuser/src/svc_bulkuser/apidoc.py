@@ -2,8 +2,9 @@
 
 Each view carries ``@operation(...)`` above its ``@declare``: the security
 scheme, the 401 and the 403 follow from the caller the view declares, so the
-document is derived from the code that answers. The schemas here describe
-the wire only: validation, with the contract's messages, stays in schemas.py.
+document is derived from the code that answers. The schemas here are the
+wire: a view's ``@blp.response`` writes its answer with one, and the document
+shows the same schema. Validation, with the contract's messages, stays in schemas.py.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def _maybe(field: type[fields.Field], **options: Any) -> fields.Field:
 class UserObjectSchema(Strict):
     """A user: the contract's keys, then the other attributes the product's API models declare.
 
-    It also writes the user object of every answer (``dump`` of a ``User``), in this key order.
+    Every answer writes its ``User`` objects with it, in this key order.
     """
 
     user_id = fields.Integer(required=True)
@@ -188,21 +189,15 @@ class UserObjectSchema(Strict):
         return user.online_at(utc_now())
 
 
-USER_OBJECT = UserObjectSchema()
-USER_OBJECTS = UserObjectSchema(many=True)
-
-
-def _success() -> fields.Boolean:
-    return fields.Boolean(required=True, metadata=_constant(True))
-
-
 class SuccessSchema(Strict):
-    success = _success()
+    """DNL's envelope of every success: ``{"success": true}``, then what the operation answers."""
+
+    success = fields.Boolean(required=True, dump_default=True, metadata=_constant(True))
 
 
-class UserResponseSchema(Strict):
-    success = _success()
-    payload = fields.Nested(UserObjectSchema, required=True)
+def _carrying(name: str, payload: type[Schema]) -> type[Schema]:
+    """The success envelope around a ``payload``: ``{"success": true, "payload": ...}``."""
+    return type(f"{name}Schema", (SuccessSchema,), {"payload": fields.Nested(payload, required=True)})
 
 
 class UserPageSchema(Strict):
@@ -212,35 +207,26 @@ class UserPageSchema(Strict):
     items = fields.List(fields.Nested(UserObjectSchema), required=True)
 
 
-class UserListResponseSchema(Strict):
-    success = _success()
-    payload = fields.Nested(UserPageSchema, required=True)
-
-
 class LoginPayloadSchema(Strict):
     token = fields.String(required=True, metadata={"description": "The JWT for `X-Auth-Token`"})
     user_type = fields.String(required=True, validate=validate.OneOf(USER_TYPES))
     user = fields.Nested(UserObjectSchema, required=True)
 
 
-class LoginResponseSchema(Strict):
-    success = _success()
-    payload = fields.Nested(LoginPayloadSchema, required=True)
+class DeletedCountSchema(Strict):
+    deleted = fields.Integer(required=True, validate=validate.Range(min=0))
+    # The product's count of users updated: a delete updates none (docs/bulkuser.md section 4).
+    updated = fields.Integer(required=True, dump_default=0, metadata=_constant(0))
 
 
-class CreatedSchema(Strict):
-    success = _success()
+class CreatedSchema(SuccessSchema):
     object_id = fields.Integer(required=True, metadata={"description": "The new user's `user_id`"})
 
 
-class DeletedCountSchema(Strict):
-    deleted = fields.Integer(required=True, validate=validate.Range(min=0))
-    updated = fields.Integer(required=True, metadata=_constant(0))
-
-
-class DeletedSchema(Strict):
-    success = _success()
-    payload = fields.Nested(DeletedCountSchema, required=True)
+UserResponseSchema = _carrying("UserResponse", UserObjectSchema)
+UserListResponseSchema = _carrying("UserListResponse", UserPageSchema)
+LoginResponseSchema = _carrying("LoginResponse", LoginPayloadSchema)
+DeletedSchema = _carrying("Deleted", DeletedCountSchema)
 
 
 # --- operations -------------------------------------------------------------------------------------
@@ -258,24 +244,22 @@ SERVER_ERRORS = {
 
 
 def operation(
-    description: str,
-    schema: type[Schema],
     *,
     invalid: Sequence[type[Schema]],
     not_found: str = "",
     refusals: dict[int, dict[str, Any]] | None = None,
 ) -> Callable[[View], View]:
-    """Document a view's operation: its success, and every refusal it can answer.
+    """Document a view's operation: every refusal it can answer.
 
     Applied above ``@declare``, whose caller decides the security, the 401 and the 403,
     and whose body formats the 413 of a view that reads a body (over the gateway's limit).
+    The success is the view's ``@blp.response``: the schema that writes it documents it.
     ``invalid``: the bodies of its 400s; ``not_found``: when it answers 404;
     ``refusals``: other statuses.
     """
 
     def describe(_view: Callable[..., Any], endpoint: Endpoint) -> dict[str, Any]:
         responses: dict[int, Any] = {
-            200: json_response(description, schema),
             400: json_response("A query parameter or a body field is invalid", _any_of(invalid)),
         }
         security = []

@@ -5,14 +5,11 @@ method, a missing or bad token and a missing permission, in that order; the
 view's ``arguments`` then validate its query string and its body.
 """
 
-from typing import Any
-
 from flask import current_app
 from flask.views import MethodView
 
 from svc_bulkuser import apidoc, services
 from svc_bulkuser.auth import ADMIN, ADMIN_OR_SELF, ANYONE, USER, caller
-from svc_bulkuser.models import User
 from svc_bulkuser.schemas import (
     BulkDeleteQuerySchema,
     CreateUserSchema,
@@ -25,7 +22,6 @@ from svc_bulkuser.schemas import (
 from vendorkit import db
 from vendorkit.admin import signing_secret
 from vendorkit.arguments import blueprint
-from vendorkit.dialects import json_response
 from vendorkit.endpoints import declare
 from vendorkit.web import client_ip
 
@@ -43,22 +39,13 @@ INVALID = (apidoc.ValidationErrorSchema, apidoc.AttributeNotExistsSchema)
 NO_SUCH_USER = "No user has this id, or the id is not a number"
 
 
-def success(**fields: Any):
-    """``{"success": true, ...}`` with the fields in the product's order."""
-    return json_response(200, {"success": True, **fields})
-
-
 @blp.route("/auth")
 class Login(MethodView):
-    @apidoc.operation(
-        "Logged in: the token and the user",
-        apidoc.LoginResponseSchema,
-        invalid=INVALID,
-        refusals=apidoc.LOGIN_REFUSALS,
-    )
+    @apidoc.operation(invalid=INVALID, refusals=apidoc.LOGIN_REFUSALS)
     @declare(ANYONE, formats=JSON)
     @blp.arguments(NoQuerySchema, location="query")
     @blp.arguments(LoginSchema)
+    @blp.response(200, apidoc.LoginResponseSchema, description="Logged in: the token and the user")
     def post(self, _query, credentials):
         """Log in with a name or email and a password; returns a JWT for X-Auth-Token."""
         with db.unit_of_work() as session:
@@ -74,71 +61,56 @@ class Login(MethodView):
                 signing_secret(current_app.config["SECRET_KEY"]),
                 current_app.config["TOKEN_TTL_SECONDS"],
             )
-        payload = {
-            "token": token,
-            "user_type": user.user_type,
-            "user": apidoc.USER_OBJECT.dump(user),
-        }
-        return success(payload=payload)
-
-
-def user_response(user: User):
-    """``{"success": true, "payload": <user>}``."""
-    return success(payload=apidoc.USER_OBJECT.dump(user))
+        return {"payload": {"token": token, "user_type": user.user_type, "user": user}}
 
 
 @blp.route("/user")
 class CurrentUser(MethodView):
-    @apidoc.operation(
-        "The caller's record", apidoc.UserResponseSchema, invalid=(apidoc.AttributeNotExistsSchema,)
-    )
+    @apidoc.operation(invalid=(apidoc.AttributeNotExistsSchema,))
     @declare(USER)
     @blp.arguments(NoQuerySchema, location="query")
+    @blp.response(200, apidoc.UserResponseSchema, description="The caller's record")
     def get(self, _query):
         """The caller's own user record."""
-        return user_response(caller())
+        return {"payload": caller()}
 
 
 @blp.route("/user/create")
 class CreateUser(MethodView):
-    @apidoc.operation("Created: the new user's id", apidoc.CreatedSchema, invalid=INVALID)
+    @apidoc.operation(invalid=INVALID)
     @declare(ADMIN, formats=JSON)
     @blp.arguments(NoQuerySchema, location="query")
     @blp.arguments(CreateUserSchema)
+    @blp.response(200, apidoc.CreatedSchema, description="Created: the new user's id")
     def post(self, _query, data):
         """Create a user (admin only)."""
         with db.unit_of_work() as session:
             new_id = services.create_user(session, data, caller())
-        return success(object_id=new_id)
+        return {"object_id": new_id}
 
 
 @blp.route("/user/list")
 class UserList(MethodView):
-    @apidoc.operation("One page of matching users", apidoc.UserListResponseSchema, invalid=INVALID)
+    @apidoc.operation(invalid=INVALID)
     @declare(ADMIN)
     @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, apidoc.UserListResponseSchema, description="One page of matching users")
     def get(self, query):
         """List users by the bulk-delete filters, 0-based pages (admin only)."""
         total, items = services.list_users(db.session(), query)
-        payload = {
-            "total": total,
-            "page": query["page"],
-            "per_page": query["per_page"],
-            "items": apidoc.USER_OBJECTS.dump(items),
-        }
-        return success(payload=payload)
+        page = {"total": total, "page": query["page"], "per_page": query["per_page"], "items": items}
+        return {"payload": page}
 
 
 @blp.route("/user/all")
 class BulkDelete(MethodView):
     @apidoc.operation(
-        "Deleted: how many users matched",
-        apidoc.DeletedSchema,
         invalid=(*INVALID, apidoc.CannotDeleteSelfSchema),
         not_found="`user_id` was given, nothing was deleted, and no user has that id",
     )
     @declare(ADMIN)
     @blp.arguments(BulkDeleteQuerySchema, location="query")
+    @blp.response(200, apidoc.DeletedSchema, description="Deleted: how many users matched")
     def delete(self, filters):
         """Delete every user matching all the given filters, never the caller (admin only)."""
 
@@ -146,32 +118,25 @@ class BulkDelete(MethodView):
             with db.unit_of_work() as session:
                 return services.bulk_delete(session, filters, caller())
 
-        deleted = services.retrying(delete_matching)
-        return success(payload={"deleted": deleted, "updated": 0})
+        return {"payload": {"deleted": services.retrying(delete_matching)}}
 
 
 @blp.route("/user/<int:user_id>")
 class OneUser(MethodView):
-    @apidoc.operation(
-        "The user's record",
-        apidoc.UserResponseSchema,
-        invalid=(apidoc.AttributeNotExistsSchema,),
-        not_found=NO_SUCH_USER,
-    )
+    @apidoc.operation(invalid=(apidoc.AttributeNotExistsSchema,), not_found=NO_SUCH_USER)
     @declare(ADMIN_OR_SELF)
     @blp.arguments(NoQuerySchema, location="query")
+    @blp.response(200, apidoc.UserResponseSchema, description="The user's record")
     def get(self, _query, user_id: int):
         """One user's record (admin, or the user itself)."""
-        return user_response(services.get_user(db.session(), user_id))
+        return {"payload": services.get_user(db.session(), user_id)}
 
     @apidoc.operation(
-        "Deleted",
-        apidoc.SuccessSchema,
-        invalid=(apidoc.AttributeNotExistsSchema, apidoc.CannotDeleteSelfSchema),
-        not_found=NO_SUCH_USER,
+        invalid=(apidoc.AttributeNotExistsSchema, apidoc.CannotDeleteSelfSchema), not_found=NO_SUCH_USER
     )
     @declare(ADMIN)
     @blp.arguments(NoQuerySchema, location="query")
+    @blp.response(200, apidoc.SuccessSchema, description="Deleted")
     def delete(self, _query, user_id: int):
         """Delete one user, never the caller (admin only)."""
 
@@ -180,4 +145,5 @@ class OneUser(MethodView):
                 services.delete_user(session, user_id, caller())
 
         services.retrying(delete_one)
-        return success()
+        # The envelope alone: ``{"success": true}``.
+        return {}

@@ -1,4 +1,4 @@
-"""Dates in both notations and the client address rule, as pure functions."""
+"""Dates in both notations, the client address rule, and which answers follow Accept."""
 
 from datetime import datetime
 
@@ -55,3 +55,16 @@ def test_client_address(shared_app, peer, forwarded, expected):
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     with shared_app.test_request_context("/", headers=headers, environ_base={"REMOTE_ADDR": peer}):
         assert wire.client_address() == expected
+
+
+def test_only_the_api_answers_in_xml(client):
+    xml = {"Accept": "application/xml"}
+    api = client.post(
+        "/AktionNEXT/API/login", json={"UserLogin": "api", "ApiKey": "api-demo-key"}, headers=xml
+    )
+    health = client.get("/healthz", headers=xml)
+    assert api.headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert (health.headers["Content-Type"], health.data) == (
+        "application/json; charset=utf-8",
+        b'{"status": "ok"}',
+    )

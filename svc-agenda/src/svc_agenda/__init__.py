@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         read_only_gets=True,
         checks=auth.CHECKS,
         complete_document=apidoc.complete_document,
+        json_provider=wire.AktionAnswers,
     )
 
     @app.errorhandler(AgendaError)

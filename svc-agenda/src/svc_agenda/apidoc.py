@@ -3,7 +3,8 @@
 Each view carries ``@operation(...)`` above its ``@declare``: the declared
 caller decides the Token parameter, the security and the token's refusals,
 the declared body formats and the view's ``@blp.arguments`` its body and
-query parameters, so the document is derived from the code that answers.
+query parameters, its ``@blp.response`` the success and the schema that dumps
+it, so the document is derived from the code that answers.
 Each response names the result codes it carries (``Result.Code``), in JSON and
 in XML under the root element ``Response``; request bodies are JSON or XML
 under the root element ``Request``. What the gateway in front may answer
@@ -71,7 +72,7 @@ def query_parameters(schema: type[Schema]) -> list[dict[str, Any]]:
     return parameters
 
 
-def _with_codes(schema: type[Schema], codes: list[int]) -> dict[str, Any]:
+def _with_codes(schema: Schema | type[Schema], codes: list[int]) -> dict[str, Any]:
     """``schema`` with ``Result.Code`` held to ``codes``."""
     code = {"type": "integer", "enum": codes}
     return {
@@ -82,16 +83,20 @@ def _with_codes(schema: type[Schema], codes: list[int]) -> dict[str, Any]:
     }
 
 
-def response(schema: type[Schema], codes: list[int], description: str) -> dict[str, Any]:
-    """A response in JSON or in XML (root ``Response``) whose Result.Code is one of ``codes``."""
-    shaped = _with_codes(schema, codes)
+def in_json_and_xml(schema: Schema | type[Schema] | dict[str, Any], description: str) -> dict[str, Any]:
+    """A response whose body is ``schema`` in JSON or in XML (root ``Response``)."""
     return {
-        "description": f"{description} (Code {', '.join(map(str, codes))})",
+        "description": description,
         "content": {
-            "application/json": {"schema": shaped},
-            "application/xml": {"schema": {"allOf": [shaped], "xml": {"name": XML_RESPONSE_ROOT}}},
+            "application/json": {"schema": schema},
+            "application/xml": {"schema": {"allOf": [schema], "xml": {"name": XML_RESPONSE_ROOT}}},
         },
     }
+
+
+def response(schema: Schema | type[Schema], codes: list[int], description: str) -> dict[str, Any]:
+    """A response in JSON or in XML (root ``Response``) whose Result.Code is one of ``codes``."""
+    return in_json_and_xml(_with_codes(schema, codes), f"{description} (Code {', '.join(map(str, codes))})")
 
 
 def request_body(schema: type[Schema]) -> dict[str, Any]:
@@ -109,15 +114,6 @@ def request_body(schema: type[Schema]) -> dict[str, Any]:
 
 UNEXPECTED = response(BASE, [errors.DB_FAILED], "Unexpected failure")
 UNSUPPORTED_MEDIA = response(BASE, [errors.UNSUPPORTED_MEDIA], "Content-Type neither JSON nor XML")
-LOGIN_SUCCESS = {
-    "description": "A new token (no Result)",
-    "content": {
-        "application/json": {"schema": schemas.LoginRespSchema},
-        "application/xml": {
-            "schema": {"allOf": [schemas.LoginRespSchema], "xml": {"name": XML_RESPONSE_ROOT}}
-        },
-    },
-}
 LOGIN_REFUSALS = {
     400: response(BASE, [errors.BINDING_FAILED], "UserLogin or ApiKey missing, blank or too long"),
     401: response(
@@ -129,8 +125,17 @@ LOGIN_REFUSALS = {
 }
 
 
+def declared_success(view: Callable[..., Any]) -> tuple[int, Schema, str]:
+    """The status, schema and description of the view's one ``@blp.response``.
+
+    flask-smorest keeps them with the view, to document them (as it keeps
+    ``@blp.arguments``, read by ``vendorkit.apidoc.declared_arguments``).
+    """
+    ((status, (success,)),) = getattr(view, "_apidoc", {})["response"]["responses"].items()
+    return status, success["schema"], success["description"]
+
+
 def operation(
-    success: dict[str, Any],
     *,
     envelope: type[Schema] = BASE,
     forbidden: Sequence[int] = (),
@@ -139,16 +144,25 @@ def operation(
 ) -> Callable[[View], View]:
     """Document a view's operation: its success, and every refusal it can answer.
 
-    Applied above ``@declare`` and ``@blp.arguments``. A token endpoint gets the
-    Token parameter and its refusals, its query parameters and a 403 whose
-    ``envelope`` (echoing its request from the privilege check on) carries the
-    result codes ``forbidden``; a view that declares body formats documents its
-    body in JSON and XML, and 415. ``refusals`` adds or replaces other statuses.
+    Applied above ``@declare``, ``@blp.arguments`` and ``@blp.response``. The
+    success is the response's schema in JSON and XML; an envelope's with Code 0.
+    A token endpoint gets the Token parameter and its refusals, its query
+    parameters and a 403 whose ``envelope`` (echoing its request from the
+    privilege check on) carries the result codes ``forbidden``, and those of the
+    licence check and a database failure, which every token endpoint makes; a
+    view that declares body formats documents its body in JSON and XML, and 415.
+    ``refusals`` adds or replaces other statuses.
     """
 
     def describe(view: Callable[..., Any], endpoint: Endpoint) -> dict[str, Any]:
         arguments = {argument["in"]: argument["schema"] for argument in declared_arguments(view)}
-        responses: dict[int, Any] = {200: success, 500: UNEXPECTED}
+        status, success, description = declared_success(view)
+        responses: dict[int, Any] = {
+            status: response(success, [0], description)
+            if isinstance(success, BASE)
+            else in_json_and_xml(success, description),
+            500: UNEXPECTED,
+        }
         doc: dict[str, Any] = {"security": [], "responses": responses}
         if endpoint.caller.token:
             query = arguments.get("query")
@@ -161,7 +175,9 @@ def operation(
                 BASE, TOKEN_REFUSALS, "Token unknown or expired, IP filter or rate policy"
             )
             responses[403] = response(
-                envelope, list(forbidden), "Privilege, licence, record rule or database failure"
+                envelope,
+                [*forbidden, errors.LICENCE, errors.DB_FAILED],
+                "Privilege, licence, record rule or database failure",
             )
         if not_found:
             responses[404] = response(

@@ -1,7 +1,12 @@
-"""svc-agenda HTTP endpoints: thin views declaring their caller, body formats and schemas (services.py does the work)."""
+"""svc-agenda HTTP endpoints: thin views declaring their caller, body formats and schemas (services.py does the work).
+
+A view returns data that its ``@blp.response`` schema dumps; ``wire.AktionAnswers``
+renders the dump in JSON or XML, as the client asks.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -12,10 +17,8 @@ from vendorkit import db
 from vendorkit.arguments import blueprint
 from vendorkit.endpoints import declare
 
-USER = schemas.UserSchema()
-
 blp = blueprint(
-    "agenda",
+    wire.API_BLUEPRINT,
     __name__,
     read_body=wire.read_body,
     refuse=errors.invalid_input,
@@ -28,103 +31,83 @@ blp = blueprint(
 )
 
 
+def _written(change: Callable[..., None], subject: Any, body: dict[str, Any]) -> schemas.Success:
+    """``change(session, caller, subject, ...)`` in one unit of work, audited with the client and time; ExecOK."""
+    with db.unit_of_work() as session:
+        change(session, auth.caller_account(), subject, client=wire.client_address(), now=wire.utcnow())
+    return schemas.Success(errors.OK_POST, body)
+
+
 @blp.route("/login")
 class Login(MethodView):
-    @apidoc.operation(apidoc.LOGIN_SUCCESS, refusals=apidoc.LOGIN_REFUSALS)
+    @apidoc.operation(refusals=apidoc.LOGIN_REFUSALS)
     @declare(auth.PUBLIC, formats=wire.BODY_TYPES)
     @blp.arguments(schemas.LoginReqSchema)
+    @blp.response(200, schemas.LoginRespSchema, description="A new token (no Result)")
     def post(self, body: dict[str, Any]):
         """Log in with UserLogin and ApiKey; answers a token valid for 20 seconds."""
         with db.unit_of_work() as session:
             issued = auth.login(
                 session, body["UserLogin"], body["ApiKey"], now=wire.utcnow(), config=current_app.config
             )
-        return wire.respond(
-            200, {"Token": issued.token, "ExpireInSec": issued.lifetime, "ExpireDate": issued.expires_at}
-        )
+        return issued
 
 
 @blp.route("/user/remove")
 class UserRemove(MethodView):
     @apidoc.operation(
-        apidoc.response(schemas.LoginNameRespSchema, [0], "Removed (kept as removed)"),
         envelope=schemas.LoginNameRespSchema,
         forbidden=[
             errors.DELETE_DENIED,
-            errors.LICENCE,
             errors.RECORD_DENIED,
             errors.CHANGED,
             errors.DELETED,
             errors.CONSISTENCE,
-            errors.DB_FAILED,
         ],
         not_found=True,
     )
     @declare(auth.account(audited_as="remove"), formats=wire.BODY_TYPES)
     @blp.arguments(schemas.UserRemoveReqSchema)
+    @blp.response(200, schemas.LoginNameRespSchema, description="Removed (kept as removed)")
     def post(self, body: dict[str, Any]):
         """Remove a user (kept as removed); privilege Delete of agenda Users required."""
-        with db.unit_of_work() as session:
-            services.remove_user(
-                session,
-                auth.caller_account(),
-                body["LoginName"],
-                client=wire.client_address(),
-                now=wire.utcnow(),
-            )
-        return wire.envelope(200, 0, errors.OK_POST, echo=body)
+        return _written(services.remove_user, body["LoginName"], body)
 
 
 @blp.route("/user/create")
 class UserCreate(MethodView):
-    @apidoc.operation(
-        apidoc.response(schemas.UserCreateRespSchema, [0], "Created"),
-        envelope=schemas.UserCreateRespSchema,
-        forbidden=[errors.NEW_DENIED, errors.LICENCE, errors.DUPLICITY, errors.DB_FAILED],
-    )
+    @apidoc.operation(envelope=schemas.UserCreateRespSchema, forbidden=[errors.NEW_DENIED, errors.DUPLICITY])
     @declare(auth.account(audited_as="create"), formats=wire.BODY_TYPES)
     @blp.arguments(schemas.UserCreateReqSchema)
+    @blp.response(200, schemas.UserCreateRespSchema, description="Created")
     def post(self, body: dict[str, Any]):
         """Create a user in the caller's company; privilege New of agenda Users required."""
-        with db.unit_of_work() as session:
-            services.create_user(
-                session, auth.caller_account(), body, client=wire.client_address(), now=wire.utcnow()
-            )
-        return wire.envelope(200, 0, errors.OK_POST, echo=body)
+        return _written(services.create_user, body, body)
 
 
 @blp.route("/user/getAll")
 class UserList(MethodView):
-    @apidoc.operation(
-        apidoc.response(schemas.UsersRespSchema, [0], "The users, ordered by lowercased LoginName"),
-        envelope=schemas.PageRespSchema,
-        forbidden=[errors.VIEW_DENIED, errors.LICENCE, errors.DB_FAILED],
-    )
+    @apidoc.operation(envelope=schemas.PageRespSchema, forbidden=[errors.VIEW_DENIED])
     @declare(auth.account())
     @blp.arguments(schemas.PageQuerySchema, location="query")
+    @blp.response(200, schemas.UsersRespSchema, description="The users, ordered by lowercased LoginName")
     def get(self, query: dict[str, Any]):
         """List the users of the caller's company, optionally one page at a time."""
         users = services.list_users(db.session(), auth.caller_account(), query)
-        return wire.envelope(200, 0, errors.OK_GET, echo=query, data={"Users": USER.dump(users, many=True)})
+        return schemas.Success(errors.OK_GET, query, {"Users": users})
 
 
 @blp.route("/user/get")
 class UserGet(MethodView):
     @apidoc.operation(
-        apidoc.response(schemas.UserRespSchema, [0], "The user's fields beside Result"),
         envelope=schemas.LoginNameRespSchema,
-        forbidden=[
-            errors.VIEW_DENIED,
-            errors.SYSTEM_USER,
-            errors.RECORD_VIEW_DENIED,
-            errors.LICENCE,
-            errors.DB_FAILED,
-        ],
+        forbidden=[errors.VIEW_DENIED, errors.SYSTEM_USER, errors.RECORD_VIEW_DENIED],
         not_found=True,
     )
     @declare(auth.account())
     @blp.arguments(schemas.LoginNameQuerySchema, location="query")
+    @blp.response(200, schemas.UserRespSchema, description="The user's fields beside Result")
     def get(self, query: dict[str, Any]):
         """One user of the caller's company by LoginName."""
         user = services.get_user(db.session(), auth.caller_account(), query["LoginName"])
-        return wire.envelope(200, 0, errors.OK_GET, echo=query, data=USER.dump(user))
+        return schemas.Success(errors.OK_GET, query, user)

@@ -1,15 +1,17 @@
-"""svc-agenda's request and response shapes: requests bind and validate through them, the OpenAPI document is built from them.
+"""svc-agenda's request and response shapes: requests bind and validate through them, answers are dumped by them, the OpenAPI document is built from them.
 
 Request schemas bind the fields as sent (``wire.Fields``: JSON and query names
 in any case, XML names exactly) and give one ModelStateErr entry per failed
 field, in the product's words; unknown properties are ignored. Response
-schemas admit no unknown property, so a document that drifts from what the
-views send fails the tests that hold every response to it.
+schemas dump what the views return (``@blp.response``) and admit no unknown
+property, so a document that drifts from what the views send fails the tests
+that hold every response to it.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -267,8 +269,8 @@ class LoginNameEchoSchema(Schema):
 class UserCreateEchoSchema(Schema):
     LoginName = fields.String(required=True)
     UserName = fields.String(required=True)
-    ValidFrom = fields.String(required=True, allow_none=True)
-    ValidTo = fields.String(required=True, allow_none=True)
+    ValidFrom = WireDate(required=True, allow_none=True)
+    ValidTo = WireDate(required=True, allow_none=True)
     Lock = fields.Integer(required=True, allow_none=True, validate=validate.OneOf([0, 1]))
     PersonID = fields.String(required=True, allow_none=True)
 
@@ -287,17 +289,51 @@ def _echo(schema: type[Schema]) -> fields.Nested:
     )
 
 
+@dataclass(frozen=True)
+class Success:
+    """A success in the BaseResp envelope: Code 0 with ``message``, the request as bound, then ``payload``.
+
+    ``payload`` (a mapping or a model) holds the answer's fields other than
+    Result and Request, which its schema dumps beside them.
+    """
+
+    message: str
+    request: dict[str, Any]
+    payload: Any = None
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The envelope's Result."""
+        return {"Message": self.message, "Code": 0, "ModelStateErr": None}
+
+
 class BaseRespSchema(Schema):
-    """The envelope of an answer that echoes nothing (unknown path, method not allowed)."""
+    """The envelope of an answer that echoes nothing (unknown path, method not allowed).
+
+    It and its subclasses dump a ``Success`` (refusals are rendered by
+    ``wire.error_response``).
+    """
 
     Result = fields.Nested(ResultSchema, required=True)
     Request = fields.Constant(None, required=True, metadata={"nullable": True, "enum": [None]})
 
+    def get_attribute(self, obj: Success, attr: str, default: Any) -> Any:
+        """Result and Request from the envelope, every other field from the payload."""
+        if attr == "Result":
+            return obj.result
+        if attr == "Request":
+            return obj.request
+        return super().get_attribute(obj.payload, attr, default)
+
 
 class LoginRespSchema(Schema):
-    Token = fields.UUID(required=True)
-    ExpireInSec = fields.Integer(required=True)
-    ExpireDate = fields.String(required=True, metadata={"example": "/Date(1770200077469)/"})
+    """A new token (dumped from ``auth.IssuedToken``)."""
+
+    Token = fields.UUID(required=True, attribute="token")
+    ExpireInSec = fields.Integer(required=True, attribute="lifetime")
+    ExpireDate = WireDate(
+        required=True, attribute="expires_at", metadata={"example": "/Date(1770200077469)/"}
+    )
 
 
 class LoginFailureSchema(BaseRespSchema):
@@ -336,5 +372,5 @@ class UsersRespSchema(PageRespSchema):
     Users = _list(fields.Nested(UserSchema, metadata={"xml": {"name": "User"}}), required=True)
 
 
-class UserRespSchema(LoginNameRespSchema, UserSchema):
-    pass
+class UserRespSchema(UserSchema, LoginNameRespSchema):
+    """The user's fields after the envelope's (marshmallow orders inherited fields from the last base)."""

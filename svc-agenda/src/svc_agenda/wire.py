@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, has_request_context, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 
@@ -15,12 +15,14 @@ from svc_agenda.errors import AgendaError, binding_failed
 from vendorkit import bodies
 from vendorkit.dialects import aktion
 from vendorkit.netaddr import forwarded_entries, in_networks, parse_address
+from vendorkit.web import VendorJSON
 from vendorkit.xmlsafe import XMLRejected, parse_xml
 
 JSON = "json"
 XML = "xml"
 # The body media types every POST reads (text/* are the product's aliases).
 BODY_TYPES = aktion.JSON_TYPES + aktion.XML_TYPES
+API_BLUEPRINT = "agenda"  # the API's views answer in JSON or XML; health and admin in JSON
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 EPOCH = datetime(1970, 1, 1)
 # "/Date(1770200077469)/", optionally with the product's "+0100" offset suffix (the ms are UTC anyway).
@@ -243,20 +245,17 @@ def respond(status: int, payload: dict[str, Any]) -> Response:
     return aktion.render(status, _dates(payload, as_xml), request)
 
 
-def envelope(
-    status: int,
-    code: int,
-    message: str,
-    *,
-    echo: Any = None,
-    model_state: list[str] | None = None,
-    data: dict[str, Any] | None = None,
-) -> Response:
-    """A BaseResp answer: Result, Request, then any data fields."""
-    payload = aktion.envelope(message, code, model_state, echo)
-    payload.update(data or {})
-    return respond(status, payload)
-
-
 def error_response(error: AgendaError) -> Response:
-    return envelope(error.status, error.code, error.message, echo=error.echo, model_state=error.model_state)
+    """The refusal as a BaseResp answer: its Result, and the Request echoed."""
+    payload = aktion.envelope(error.message, error.code, error.model_state, error.echo)
+    return respond(error.status, payload)
+
+
+class AktionAnswers(VendorJSON):
+    """The app's JSON provider: what an API view's schema dumped, in JSON or XML as the client asks."""
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        """The object given, rendered as ``respond`` renders (dates in the format's notation)."""
+        if not has_request_context() or request.blueprint != API_BLUEPRINT:
+            return super().response(*args, **kwargs)
+        return respond(200, self._prepare_response_obj(args, kwargs))

@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         read_only_gets=True,
         checks=auth.CHECKS,
         api_prefixes=wire.ROOTS,
+        json_provider=wire.CommvaultJSON,
     )
     # The product serves the same API under /commandcenter/api (cvpysdk's default root).
     api = app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]

@@ -43,7 +43,6 @@ def _xml(schema: Any, root: str) -> dict[str, Any]:
 
 
 def operation(
-    success: type[Schema],
     *,
     failure: type[Schema] | None = None,
     success_description: str | None = None,
@@ -52,14 +51,16 @@ def operation(
     """Document a view's operation: security, parameters, body and every status it answers.
 
     Applied above the view's other decorators, it reads what they declare: the caller
-    and body formats (``@declare``), the body schema (``@blp.arguments``) and the XML
-    root of its answers (``@wire.answers``). ``failure`` is the other shape a 200 may
-    carry (a business failure, or an alternative listing); ``path_ids`` name the path's ids.
+    and body formats (``@declare``), the body schema (``@blp.arguments``), the
+    success schema (``@blp.response``) and the XML root of its answers
+    (``@wire.answers``). ``failure`` is the other shape a 200 may carry (a business
+    failure, or an alternative listing); ``path_ids`` name the path's ids.
     """
 
     def document(view: View) -> View:
         endpoint: endpoints.Endpoint = getattr(view, endpoints.ATTRIBUTE)
         caller: Policy = endpoint.caller
+        success = _success_schema(view)
         responses: dict[Any, Any] = {
             200: _success(success, failure, wire.xml_root_of(view), success_description),
             406: {
@@ -93,13 +94,15 @@ def operation(
         documented = Blueprint.doc(**doc)(view)
         # A refused field is a business failure on 200, documented there: no validation status.
         documented._apidoc.get("arguments", {}).pop("responses", None)
+        # The success is documented above, in JSON and in XML.
+        documented._apidoc.pop("response", None)
         return documented
 
     return document
 
 
 def _success(
-    success: type[Schema], failure: type[Schema] | None, xml_root: str, description: str | None
+    success: Schema, failure: type[Schema] | None, xml_root: str, description: str | None
 ) -> dict[str, Any]:
     """The 200 response: the success shape, or either of it and ``failure``."""
     if failure is None:
@@ -113,6 +116,16 @@ def _success(
             "application/xml": {"schema": {"oneOf": [_xml(success, xml_root), _xml(failure, failure_root)]}},
         },
     }
+
+
+def _success_schema(view: Callable[..., Any]) -> Schema:
+    """The schema ``@blp.response`` dumps the view's 200 answer with."""
+    declared = getattr(view, "_apidoc", {}).get("response", {}).get("responses", {}).get(200)
+    if not declared:
+        raise TypeError(
+            f"{view.__qualname__}: apidoc.operation goes above the view's @blp.response(200, ...)"
+        )
+    return declared[0]["schema"]
 
 
 def _body_schema(view: Callable[..., Any]) -> type[schemas.RequestBody] | None:

@@ -1,6 +1,7 @@
 """svc-offboard's request and response shapes, as its OpenAPI document states them, and what validates input.
 
-Response schemas are exact (no field beyond those listed); request schemas let
+Response schemas dump what the services return (``@blp.response``) and are
+exact (no field beyond those listed); request schemas let
 unknown fields through, as the product ignores them. A request schema's
 refusal is a business failure (HTTP 200, errorCode != 0) with the product's
 message for the first field it refuses, in declaration order
@@ -28,6 +29,7 @@ from marshmallow import (
     pre_load,
     validates_schema,
 )
+from marshmallow.utils import get_value
 
 from svc_offboard.errors import INVALID_CREDENTIALS, SESSION_NOT_RENEWABLE, invalid_fields
 
@@ -585,111 +587,229 @@ class SubclientsQuerySchema(Query):
     )
 
 
-# --- responses --------------------------------------------------------------------------
+# --- responses ----------------------------------------------------------------------------
+#
+# Each answer's schema dumps what its service returns (the models, and services'
+# records of what they read or did) into the product's shape; wire renders the
+# dump as JSON or XML. Fields keep the product's names and read ``attribute``.
+
+# The Commcell release this service answers as: 11 (Feature Release 40).
+SERVICE_PACK = 40
+RELEASE = "11.0.0"
+ENTITY_TYPE_CLIENT = 3  # ``_type_`` of a client entity
+
+
+class Whole:
+    """A field mixin: dumps the whole object being dumped (the product wraps it in this field)."""
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        return obj
+
+
+class Fixed:
+    """A field mixin: the same value in every answer (the product reports it; this service has no other)."""
+
+    def __init__(self, value: Any, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.value = value
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        return self.value
+
+
+class OnlySome:
+    """A field mixin: only some answers carry it: it dumps what ``source`` names, left out where that is None.
+
+    ``source`` is an attribute (or dotted path) of the object that several fields may read,
+    which marshmallow's ``attribute`` does not allow.
+    """
+
+    def __init__(self, *args: Any, source: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.source = source
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        return get_value(obj, self.source, default)
+
+    def serialize(self, attr: str, obj: Any, accessor: Any = None, **kwargs: Any) -> Any:
+        value = super().serialize(attr, obj, accessor, **kwargs)
+        return missing if value is None else value
+
+
+class WholeNested(Whole, fields.Nested):
+    """The object being dumped, as a nested object."""
+
+
+class WholeList(Whole, fields.List):
+    """The object being dumped (a list), as a list."""
+
+
+class FixedInteger(Fixed, fields.Integer):
+    """An integer every answer carries alike."""
+
+
+class FixedString(Fixed, fields.String):
+    """A string every answer carries alike."""
+
+
+class FixedBoolean(Fixed, fields.Boolean):
+    """A boolean every answer carries alike."""
+
+
+class FixedList(Fixed, fields.List):
+    """A list every answer carries alike."""
+
+
+class SomeNested(OnlySome, fields.Nested):
+    """A nested object only some answers carry."""
+
+
+class SomeList(OnlySome, fields.List):
+    """A list only some answers carry."""
+
+
+class SomeString(OnlySome, fields.String):
+    """A string only some answers carry."""
 
 
 class GenericRespSchema(Schema):
+    """An ``Outcome`` in the generic envelope."""
+
     errorCode = fields.Integer(
-        required=True, metadata={"description": "0 success, 2 failure, 5 access denied; other: HTTP status"}
+        attribute="code",
+        required=True,
+        metadata={"description": "0 success, 2 failure, 5 access denied; other: HTTP status"},
     )
-    errorMessage = fields.String(required=True)
+    errorMessage = fields.String(attribute="message", required=True)
+
+
+class OffboardRespSchema(Schema):
+    """An offboarding's ``Outcome``: the generic envelope, its message first."""
+
+    errorMessage = fields.String(attribute="message", required=True)
+    errorCode = fields.Integer(
+        attribute="code",
+        required=True,
+        metadata={"description": "0 success, 2 failure, 5 access denied; other: HTTP status"},
+    )
 
 
 class ErrLogSchema(Schema):
-    errorCode = fields.Integer(required=True)
-    errLogMessage = fields.String(required=True)
+    """A failed ``Outcome``, as Login and RenewLoginToken report it."""
+
+    errorCode = fields.Integer(attribute="code", required=True)
+    errLogMessage = fields.String(attribute="message", required=True)
 
 
 class LoginResponseSchema(Schema):
+    """A ``SignedIn``: the new token and its user."""
+
     token = fields.String(metadata={"example": "QSDK 3f2a..."})
-    userName = fields.String()
-    userId = fields.Integer()
-    aliasName = fields.String()
-    userGUID = fields.String()
-    smtpAddress = fields.String()
-    loginAttempts = fields.Integer()
-    remainingLockTime = fields.Integer()
-    isAccountLocked = fields.Boolean()
-    forcePasswordChange = fields.Boolean()
-    providerType = fields.Integer()
-    ccn = fields.Integer()
-    errList = fields.List(fields.Nested(ErrLogSchema), required=True)
+    userName = fields.String(attribute="user.user_name")
+    userId = fields.Integer(attribute="user.user_id")
+    aliasName = fields.String(attribute="alias_name")
+    userGUID = fields.String(attribute="user.user_guid")
+    smtpAddress = fields.String(attribute="user.email")
+    # No lockout or forced password change is modelled; every user is a local (Commcell) user.
+    loginAttempts = FixedInteger(0)
+    remainingLockTime = FixedInteger(0)
+    isAccountLocked = FixedBoolean(False)
+    forcePasswordChange = FixedBoolean(False)
+    providerType = FixedInteger(1)
+    ccn = FixedInteger(0)
+    errList = FixedList([], fields.Nested(ErrLogSchema), required=True)
 
 
 class RenewLoginTokenResponseSchema(Schema):
+    """A ``SignedIn``: the new token and its user."""
+
     token = fields.String(required=True)
-    userName = fields.String(required=True)
-    userId = fields.Integer(required=True)
+    userName = fields.String(attribute="user.user_name", required=True)
+    userId = fields.Integer(attribute="user.user_id", required=True)
+
+
+class LoginFailureSchema(Schema):
+    """A refused login: a list of failed ``Outcome`` (documented as LoginResponse's ``errList``)."""
+
+    errList = WholeList(fields.Nested(ErrLogSchema), required=True)
 
 
 class RenewLoginTokenFailureSchema(Schema):
-    error = fields.Nested(ErrLogSchema, required=True)
+    """A refused renewal: its failed ``Outcome``."""
+
+    error = WholeNested(ErrLogSchema, required=True)
 
 
 class WhoAmIUserSchema(Schema):
-    userName = fields.String(required=True)
-    userId = fields.Integer(required=True)
-    userGUID = fields.String(required=True)
+    userName = fields.String(attribute="user_name", required=True)
+    userId = fields.Integer(attribute="user_id", required=True)
+    userGUID = fields.String(attribute="user_guid", required=True)
 
 
 class WhoAmISchema(Schema):
-    user = fields.Nested(WhoAmIUserSchema, required=True)
+    """A ``User``."""
+
+    user = WholeNested(WhoAmIUserSchema, required=True)
 
 
 class CommCellSchema(Schema):
-    commCellId = fields.Integer(required=True)
-    commCellName = fields.String(required=True)
-    csGUID = fields.String(required=True)
+    commCellId = fields.Integer(attribute="commcell_id", required=True)
+    commCellName = fields.String(attribute="name", required=True)
+    csGUID = fields.String(attribute="guid", required=True)
 
 
 class TimeZoneSchema(Schema):
-    TimeZoneName = fields.String(required=True)
+    TimeZoneName = fields.String(attribute="time_zone_name", required=True)
 
 
 class CommServSchema(Schema):
-    commcell = fields.Nested(CommCellSchema, required=True)
-    hostName = fields.String(required=True)
-    csTimeZone = fields.Nested(TimeZoneSchema, required=True)
-    timeZone = fields.String(required=True)
-    currentSPVersion = fields.Integer(required=True)
-    csVersionInfo = fields.String(required=True)
-    releaseName = fields.String(required=True)
+    """A ``CommServe``."""
+
+    commcell = WholeNested(CommCellSchema, required=True)
+    hostName = fields.String(attribute="host_name", required=True)
+    csTimeZone = WholeNested(TimeZoneSchema, required=True)
+    timeZone = fields.String(attribute="time_zone_name", required=True)
+    currentSPVersion = FixedInteger(SERVICE_PACK, required=True)
+    csVersionInfo = FixedString(f"11.{SERVICE_PACK}", required=True)
+    releaseName = FixedString(RELEASE, required=True)
 
 
 class UserIdentitySchema(Schema):
-    """The fields that name a user in an answer (the fields of answers that extend it come after)."""
+    """The fields that name a ``User`` in an answer (the fields of answers that extend it come after)."""
 
-    userId = fields.Integer(required=True)
-    userName = fields.String(required=True)
+    userId = fields.Integer(attribute="user_id", required=True)
+    userName = fields.String(attribute="user_name", required=True)
 
 
 class ClientIdentitySchema(Schema):
-    """The fields that name a client in an answer (the fields of answers that extend it come after)."""
+    """The fields that name a ``Client`` in an answer (the fields of answers that extend it come after)."""
 
-    clientId = fields.Integer(required=True)
-    clientName = fields.String(required=True)
+    clientId = fields.Integer(attribute="client_id", required=True)
+    clientName = fields.String(attribute="client_name", required=True)
 
 
 class UserEntitySchema(UserIdentitySchema):
-    userGUID = fields.String(required=True)
+    userGUID = fields.String(attribute="user_guid", required=True)
 
 
 class UserGroupSchema(Schema):
-    userGroupId = fields.Integer(required=True)
-    userGroupName = fields.String(required=True)
+    """A ``UserGroup``."""
+
+    userGroupId = fields.Integer(attribute="id", required=True)
+    userGroupName = fields.String(attribute="name", required=True)
 
 
 class ClientRefSchema(ClientIdentitySchema):
-    _type_ = fields.Integer(required=True, metadata={"description": "3: a client"})
+    _type_ = FixedInteger(ENTITY_TYPE_CLIENT, required=True, metadata={"description": "3: a client"})
 
 
 class RoleSchema(Schema):
-    roleId = fields.Integer(required=True)
-    roleName = fields.String(required=True)
+    roleId = fields.Integer(attribute="role_id", required=True)
+    roleName = fields.String(attribute="role_name", required=True)
 
 
 class EntitiesSchema(Schema):
-    entity = fields.List(fields.Nested(ClientRefSchema), required=True)
+    entity = fields.List(fields.Nested(ClientRefSchema), attribute="clients", required=True)
 
 
 class AssociationPropertiesSchema(Schema):
@@ -697,97 +817,126 @@ class AssociationPropertiesSchema(Schema):
 
 
 class AssociationSchema(Schema):
-    entities = fields.Nested(EntitiesSchema, required=True)
-    properties = fields.Nested(AssociationPropertiesSchema, required=True)
+    """An ``Association``: the clients, and the role the user holds there."""
+
+    entities = WholeNested(EntitiesSchema, required=True)
+    properties = WholeNested(AssociationPropertiesSchema, required=True)
 
 
 class SecurityAssociationsSchema(Schema):
-    associations = fields.List(fields.Nested(AssociationSchema), required=True)
+    """A list of ``Association``."""
+
+    associations = WholeList(fields.Nested(AssociationSchema), required=True)
 
 
 class UserPropertiesSchema(Schema):
-    userEntity = fields.Nested(UserEntitySchema, required=True)
-    email = fields.String(required=True)
-    fullName = fields.String(required=True)
-    description = fields.String(required=True)
-    enableUser = fields.Boolean(required=True)
-    associatedUserGroups = fields.List(
-        fields.Nested(UserGroupSchema), metadata={"description": "GET User/{userId} only"}
+    """A ``UserProperties``: the user, with its groups and associations when it has them."""
+
+    userEntity = fields.Nested(UserEntitySchema, attribute="user", required=True)
+    email = fields.String(attribute="user.email", required=True)
+    fullName = fields.String(attribute="user.full_name", required=True)
+    description = fields.String(attribute="user.description", required=True)
+    enableUser = fields.Boolean(attribute="user.enable_user", required=True)
+    associatedUserGroups = SomeList(
+        fields.Nested(UserGroupSchema), source="groups", metadata={"description": "GET User/{userId} only"}
     )
-    securityAssociations = fields.Nested(
-        SecurityAssociationsSchema, metadata={"description": "GET User/{userId} only"}
+    securityAssociations = SomeNested(
+        SecurityAssociationsSchema,
+        source="associations",
+        metadata={"description": "GET User/{userId} only"},
     )
 
 
 class UsersSchema(Schema):
-    users = fields.List(fields.Nested(UserPropertiesSchema), required=True)
+    """A list of ``UserProperties``."""
+
+    users = WholeList(fields.Nested(UserPropertiesSchema), required=True)
 
 
 class V4UserGroupSchema(Schema):
+    """A ``UserGroup`` in the v4 API's shape."""
+
     id = fields.Integer(required=True)
     name = fields.String(required=True)
 
 
 class V4UserSchema(Schema):
-    id = fields.Integer(required=True)
-    name = fields.String(required=True)
-    GUID = fields.String(required=True)
-    fullName = fields.String(required=True)
-    email = fields.String(required=True)
-    description = fields.String(required=True)
-    enabled = fields.Boolean(required=True)
-    associatedUserGroups = fields.List(
-        fields.Nested(V4UserGroupSchema), metadata={"description": "GET v4/user/{userId} only"}
+    """A ``UserProperties`` in the v4 API's shape: the user, with its groups when it has them."""
+
+    id = fields.Integer(attribute="user.user_id", required=True)
+    name = fields.String(attribute="user.user_name", required=True)
+    GUID = fields.String(attribute="user.user_guid", required=True)
+    fullName = fields.String(attribute="user.full_name", required=True)
+    email = fields.String(attribute="user.email", required=True)
+    description = fields.String(attribute="user.description", required=True)
+    enabled = fields.Boolean(attribute="user.enable_user", required=True)
+    associatedUserGroups = SomeList(
+        fields.Nested(V4UserGroupSchema),
+        source="groups",
+        metadata={"description": "GET v4/user/{userId} only"},
     )
 
 
 class V4UsersSchema(Schema):
-    users = fields.List(fields.Nested(V4UserSchema), required=True)
+    """A list of ``UserProperties``."""
+
+    users = WholeList(fields.Nested(V4UserSchema), required=True)
 
 
 class ResponseItemSchema(Schema):
-    errorCode = fields.Integer(required=True)
-    errorString = fields.String()
-    entity = fields.Nested(UserEntitySchema)
+    """An ``Outcome``: its message and the user it concerned when it has them."""
+
+    errorCode = fields.Integer(attribute="code", required=True)
+    errorString = SomeString(source="message")
+    entity = SomeNested(UserEntitySchema, source="user")
 
 
 class ResponseListSchema(Schema):
-    response = fields.List(fields.Nested(ResponseItemSchema), required=True)
+    """A list of ``Outcome``, one per entity written."""
+
+    response = WholeList(fields.Nested(ResponseItemSchema), required=True)
 
 
 class ClientEntitySchema(ClientIdentitySchema):
-    hostName = fields.String(required=True)
-    displayName = fields.String(required=True)
-    clientGUID = fields.String(required=True)
+    hostName = fields.String(attribute="host_name", required=True)
+    displayName = fields.String(attribute="display_name", required=True)
+    clientGUID = fields.String(attribute="client_guid", required=True)
 
 
 class OsDisplayInfoSchema(Schema):
-    OSName = fields.String(required=True)
-    ProcessorType = fields.String(required=True)
+    OSName = fields.String(attribute="os_name", required=True)
+    ProcessorType = fields.String(attribute="processor_type", required=True)
 
 
 class OsInfoSchema(Schema):
-    Type = fields.String(required=True)
-    SubType = fields.String(required=True)
-    OsDisplayInfo = fields.Nested(OsDisplayInfoSchema, required=True)
+    Type = fields.String(attribute="os_type", required=True)
+    SubType = fields.String(attribute="os_subtype", required=True)
+    OsDisplayInfo = WholeNested(OsDisplayInfoSchema, required=True)
 
 
 class GalaxyReleaseSchema(Schema):
-    ReleaseString = fields.String(required=True)
+    ReleaseString = FixedString(RELEASE, required=True)
 
 
 class VersionInfoSchema(Schema):
-    version = fields.String(required=True)
-    GalaxyRelease = fields.Nested(GalaxyReleaseSchema, required=True)
+    version = FixedString(f"ServicePack:{SERVICE_PACK}", required=True)
+    GalaxyRelease = WholeNested(GalaxyReleaseSchema, required=True)
 
 
 class ClientSchema(Schema):
-    clientEntity = fields.Nested(ClientEntitySchema, required=True)
-    displayName = fields.String(metadata={"description": "GET Client/{clientId} only"})
-    osInfo = fields.Nested(OsInfoSchema, metadata={"description": "GET Client/{clientId} only"})
-    cvdPort = fields.Integer()
-    TimeZone = fields.Nested(TimeZoneSchema)
-    versionInfo = fields.Nested(VersionInfoSchema)
+    """A ``ClientProperties``'s client: its system properties only when it is answered in full."""
+
+    clientEntity = fields.Nested(ClientEntitySchema, attribute="client", required=True)
+    # ``in_full`` is the client when answered in full, else None: the fields below are then left out.
+    displayName = fields.String(
+        attribute="in_full.display_name", metadata={"description": "GET Client/{clientId} only"}
+    )
+    osInfo = SomeNested(
+        OsInfoSchema, source="in_full", metadata={"description": "GET Client/{clientId} only"}
+    )
+    cvdPort = fields.Integer(attribute="in_full.cvd_port")
+    TimeZone = SomeNested(TimeZoneSchema, source="in_full")
+    versionInfo = SomeNested(VersionInfoSchema, source="in_full")
 
 
 class OwnerSchema(UserIdentitySchema):
@@ -799,36 +948,47 @@ class OwnerAssociationsSchema(Schema):
 
 
 class ClientSecurityAssociationsSchema(Schema):
-    ownerAssociations = fields.Nested(OwnerAssociationsSchema, required=True)
+    ownerAssociations = WholeNested(OwnerAssociationsSchema, required=True)
 
 
 class ClientSecuritySchema(Schema):
-    clientOwners = fields.String(required=True, metadata={"description": "owners' names joined by ','"})
+    clientOwners = fields.String(
+        attribute="owner_names", required=True, metadata={"description": "owners' names joined by ','"}
+    )
 
 
 class ActivityControlSchema(Schema):
-    EnableDataManagement = fields.Boolean(required=True)
-    EnableDataRecovery = fields.Boolean(required=True)
-    EnableOnlineContentIndex = fields.Boolean(required=True)
+    EnableDataManagement = fields.Boolean(attribute="backing_up", required=True)
+    # Restores, data aging and content indexing are not modelled: restores and aging run.
+    EnableDataRecovery = FixedBoolean(True, required=True)
+    EnableOnlineContentIndex = FixedBoolean(False, required=True)
 
 
 class ActivityControlOptionSchema(Schema):
+    """An ``Activity``."""
+
     activityType = fields.Integer(
-        required=True, metadata={"description": "1 backup, 2 restore, 16 data aging"}
+        attribute="activity_type",
+        required=True,
+        metadata={"description": "1 backup, 2 restore, 16 data aging"},
     )
-    enableActivityType = fields.Boolean(required=True)
+    enableActivityType = fields.Boolean(attribute="enabled", required=True)
 
 
 class ClientActivityControlSchema(Schema):
-    activityControlOptions = fields.List(fields.Nested(ActivityControlOptionSchema), required=True)
+    activityControlOptions = fields.List(
+        fields.Nested(ActivityControlOptionSchema), attribute="activities", required=True
+    )
 
 
 class ClientPropsSchema(Schema):
-    securityAssociations = fields.Nested(ClientSecurityAssociationsSchema, required=True)
-    clientSecurity = fields.Nested(ClientSecuritySchema, required=True)
-    activityControl = fields.Nested(ActivityControlSchema, required=True)
-    clientActivityControl = fields.Nested(ClientActivityControlSchema, required=True)
-    EnableSnapBackups = fields.Boolean(required=True)
+    """A ``ClientDetails``: owners and activity."""
+
+    securityAssociations = WholeNested(ClientSecurityAssociationsSchema, required=True)
+    clientSecurity = WholeNested(ClientSecuritySchema, required=True)
+    activityControl = WholeNested(ActivityControlSchema, required=True)
+    clientActivityControl = WholeNested(ClientActivityControlSchema, required=True)
+    EnableSnapBackups = FixedBoolean(False, required=True)
 
 
 class PseudoClientSchema(ClientIdentitySchema):
@@ -836,63 +996,81 @@ class PseudoClientSchema(ClientIdentitySchema):
 
 
 class VmStatusInfoSchema(Schema):
-    strGUID = fields.String(required=True)
-    vmName = fields.String(required=True)
-    pseudoClient = fields.Nested(PseudoClientSchema, required=True)
+    """A ``ClientProperties`` of a VM client."""
+
+    strGUID = fields.String(attribute="client.vm_guid", required=True)
+    vmName = fields.String(attribute="client.client_name", required=True)
+    pseudoClient = fields.Nested(PseudoClientSchema, attribute="details.hypervisor", required=True)
 
 
 class ClientPropertiesSchema(Schema):
-    client = fields.Nested(ClientSchema, required=True)
-    clientProps = fields.Nested(ClientPropsSchema, metadata={"description": "GET Client/{clientId} only"})
-    vmStatusInfo = fields.Nested(VmStatusInfoSchema, metadata={"description": "VM clients only"})
+    """A ``ClientProperties``."""
+
+    client = WholeNested(ClientSchema, required=True)
+    clientProps = SomeNested(
+        ClientPropsSchema, source="details", metadata={"description": "GET Client/{clientId} only"}
+    )
+    vmStatusInfo = SomeNested(VmStatusInfoSchema, source="as_vm", metadata={"description": "VM clients only"})
 
 
 class ClientsSchema(Schema):
-    clientProperties = fields.List(fields.Nested(ClientPropertiesSchema), required=True)
+    """A list of ``ClientProperties``."""
+
+    clientProperties = WholeList(fields.Nested(ClientPropertiesSchema), required=True)
 
 
 class PseudoClientEntrySchema(Schema):
-    client = fields.Nested(ClientEntitySchema, required=True)
+    """A ``Client`` that is a hypervisor."""
+
+    client = WholeNested(ClientEntitySchema, required=True)
 
 
 class VirtualizationClientsSchema(Schema):
-    VSPseudoClientsList = fields.List(fields.Nested(PseudoClientEntrySchema), required=True)
+    """A list of hypervisor ``Client``."""
+
+    VSPseudoClientsList = WholeList(fields.Nested(PseudoClientEntrySchema), required=True)
 
 
 class AccessNodeSchema(ClientIdentitySchema):
-    displayName = fields.String(required=True)
-    hostName = fields.String(required=True)
+    displayName = fields.String(attribute="display_name", required=True)
+    hostName = fields.String(attribute="host_name", required=True)
 
 
 class AccessNodesSchema(Schema):
-    clients = fields.List(fields.Nested(AccessNodeSchema), required=True)
+    """A list of access node ``Client``."""
+
+    clients = WholeList(fields.Nested(AccessNodeSchema), required=True)
 
 
 class SubClientEntitySchema(Schema):
-    subclientId = fields.Integer(required=True)
-    subclientName = fields.String(required=True)
-    clientId = fields.Integer(required=True)
-    clientName = fields.String(required=True)
-    appName = fields.String(required=True)
-    instanceName = fields.String(required=True)
-    backupsetName = fields.String(required=True)
+    subclientId = fields.Integer(attribute="subclient.subclient_id", required=True)
+    subclientName = fields.String(attribute="subclient.subclient_name", required=True)
+    clientId = fields.Integer(attribute="client.client_id", required=True)
+    clientName = fields.String(attribute="client.client_name", required=True)
+    appName = fields.String(attribute="client.app_name", required=True)
+    instanceName = fields.String(attribute="client.instance_name", required=True)
+    backupsetName = fields.String(attribute="client.backupset_name", required=True)
 
 
 class CommonPropertiesSchema(Schema):
-    enableBackup = fields.Boolean(required=True)
-    isDefaultSubclient = fields.Boolean(required=True)
+    enableBackup = fields.Boolean(attribute="enable_backup", required=True)
+    isDefaultSubclient = fields.Boolean(attribute="is_default", required=True)
 
 
 class PlanEntitySchema(Schema):
-    planId = fields.Integer(required=True)
-    planName = fields.String(required=True)
+    planId = fields.Integer(attribute="plan_id", required=True)
+    planName = fields.String(attribute="plan_name", required=True)
 
 
 class SubClientPropertiesSchema(Schema):
-    subClientEntity = fields.Nested(SubClientEntitySchema, required=True)
-    commonProperties = fields.Nested(CommonPropertiesSchema, required=True)
-    planEntity = fields.Nested(PlanEntitySchema, required=True, allow_none=True)
+    """A ``SubclientProperties``: the subclient, its client and its plan (null without one)."""
+
+    subClientEntity = WholeNested(SubClientEntitySchema, required=True)
+    commonProperties = fields.Nested(CommonPropertiesSchema, attribute="subclient", required=True)
+    planEntity = fields.Nested(PlanEntitySchema, attribute="plan", required=True, allow_none=True)
 
 
 class SubclientsSchema(Schema):
-    subClientProperties = fields.List(fields.Nested(SubClientPropertiesSchema), required=True)
+    """A list of ``SubclientProperties``."""
+
+    subClientProperties = WholeList(fields.Nested(SubClientPropertiesSchema), required=True)

@@ -1,15 +1,17 @@
-"""svc-offboard logic: plain functions over a Session, returning the vendor's payloads.
+"""svc-offboard logic: plain functions over a Session, returning models and the records below.
 
-Business failures raise ``errors.Failure(message)``; each view renders it in
-its endpoint's failure shape. The functions never commit: a writing view runs
-them in ``db.unit_of_work()``, which commits when they return and rolls back
-when they raise.
+The response schemas (schemas.py) dump what the functions return in the
+product's shape. Business failures raise ``errors.Failure(message)``; each
+view answers it in its endpoint's failure envelope. The functions never commit:
+a writing view runs them in ``db.unit_of_work()``, which commits when they
+return and rolls back when they raise.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -29,17 +31,136 @@ Named = TypeVar("Named", Client, Role)
 # How stale a token's last use may be before an authenticated request records it again.
 IDLE_CLOCK_GRANULARITY = timedelta(seconds=5)
 FIRST_NEW_USER_ID = 100
-MASTER_GROUP = {"userGroupId": 1, "userGroupName": MASTER_GROUP_NAME}
 HEX = re.compile(r"[0-9a-fA-F]+")
-ENTITY_TYPE_CLIENT = 3
 VIRTUAL_SERVER = "Virtual Server"
 # The CommServe's own CommCell id, as the product numbers it.
 COMMCELL_ID = 2
-# The Commcell release this service answers as: 11 (Feature Release 40).
-SERVICE_PACK = 40
 # activityType values of clientActivityControl.
 ACTIVITY_BACKUP, ACTIVITY_RESTORE, ACTIVITY_DATA_AGING = 1, 2, 16
 CREATE_USER_LOCK = 0x0FF_B0A2D  # advisory lock key serialising new userIds on PostgreSQL
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a request did, as its errorCode (0: done), a message and the user it concerned (where it has them)."""
+
+    message: str | None = None
+    user: User | None = None
+    code: int = 0
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A token just issued, and its user."""
+
+    token: str
+    user: User
+
+    @property
+    def alias_name(self) -> str:
+        """The user's alias: its userId, as text."""
+        return str(self.user.user_id)
+
+
+@dataclass(frozen=True)
+class UserGroup:
+    """A user group (``master`` is the only one)."""
+
+    id: int
+    name: str
+
+
+MASTER_GROUP = UserGroup(1, MASTER_GROUP_NAME)
+
+
+@dataclass(frozen=True)
+class Association:
+    """Clients on which a user holds a role."""
+
+    clients: list[Client]
+    role: Role
+
+
+@dataclass(frozen=True)
+class UserProperties:
+    """A user; its groups and role associations where the answer lists them (None: not listed)."""
+
+    user: User
+    groups: list[UserGroup] | None = None
+    associations: list[Association] | None = None
+
+
+@dataclass(frozen=True)
+class CommServe:
+    """The CommServe this web service fronts."""
+
+    name: str
+    host_name: str
+    time_zone_name: str
+    commcell_id: int = COMMCELL_ID
+
+    @property
+    def guid(self) -> str:
+        """A GUID stable for the host name."""
+        return str(uuid.uuid5(uuid.NAMESPACE_DNS, self.host_name)).upper()
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Whether a client runs one kind of activity (``activityType``)."""
+
+    activity_type: int
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class ClientDetails:
+    """What GET Client/{id} adds to a client: its owners, whether it backs up, and its hypervisor if a VM."""
+
+    owners: list[User]
+    backing_up: bool
+    hypervisor: Client | None
+
+    @property
+    def owner_names(self) -> str:
+        """The owners' names joined by ``,``."""
+        return ",".join(owner.user_name for owner in self.owners)
+
+    @property
+    def activities(self) -> list[Activity]:
+        """Backup as the subclients' switches say; restores and data aging are not modelled, so they run."""
+        return [
+            Activity(ACTIVITY_BACKUP, self.backing_up),
+            Activity(ACTIVITY_RESTORE, True),
+            Activity(ACTIVITY_DATA_AGING, True),
+        ]
+
+
+@dataclass(frozen=True)
+class ClientProperties:
+    """A client; with ``details``, answered in full (GET Client/{id})."""
+
+    client: Client
+    details: ClientDetails | None = None
+
+    @property
+    def in_full(self) -> Client | None:
+        """The client when it is answered in full, else None."""
+        return self.client if self.details is not None else None
+
+    @property
+    def as_vm(self) -> ClientProperties | None:
+        """These properties when they are a VM client's answered in full, else None."""
+        return self if self.details is not None and self.details.hypervisor is not None else None
+
+
+@dataclass(frozen=True)
+class SubclientProperties:
+    """A subclient, its client and its plan (None: no plan)."""
+
+    subclient: Subclient
+    client: Client
+    plan: Plan | None
 
 
 def utcnow() -> datetime:
@@ -85,28 +206,14 @@ def token_digest(header_value: str) -> str | None:
     return hash_token(value.lower())
 
 
-def login(session: Session, username: str, password: str, timeout_minutes: int) -> dict[str, Any]:
-    """Check the credentials and open a session: Login's payload; Failure when they do not match."""
+def login(session: Session, username: str, password: str, timeout_minutes: int) -> SignedIn:
+    """Check the credentials and issue a token; Failure when they do not match."""
     user = find_user_by_name(session, username)
     # Verify even for unknown or disabled users, so that refusals all take the same time.
     matches = verify_secret(user.password_hash if user else None, password)
     if user is None or not matches or not user.enable_user:
         raise Failure(INVALID_CREDENTIALS)
-    return {
-        "token": _issue_token(session, user, timeout_minutes),
-        "userName": user.user_name,
-        "userId": user.user_id,
-        "aliasName": str(user.user_id),
-        "userGUID": user.user_guid,
-        "smtpAddress": user.email,
-        "loginAttempts": 0,
-        "remainingLockTime": 0,
-        "isAccountLocked": False,
-        "forcePasswordChange": False,
-        "providerType": 1,
-        "ccn": 0,
-        "errList": [],
-    }
+    return SignedIn(_issue_token(session, user, timeout_minutes), user)
 
 
 def _issue_token(session: Session, user: User, timeout_minutes: int) -> str:
@@ -123,7 +230,7 @@ def _issue_token(session: Session, user: User, timeout_minutes: int) -> str:
     return f"QSDK {token}"
 
 
-def renew_token(session: Session, presented: str | None, renewal_hours: int) -> dict[str, Any]:
+def renew_token(session: Session, presented: str | None, renewal_hours: int) -> SignedIn:
     """Exchange a token that is live or idle-expired (within the renewal window) for a new one.
 
     The token comes in ``sessionId`` (cvpysdk sends it there and in ``Authtoken``);
@@ -139,13 +246,7 @@ def renew_token(session: Session, presented: str | None, renewal_hours: int) -> 
     if idle > timedelta(minutes=token.timeout_minutes, hours=renewal_hours) or not user.enable_user:
         raise Failure(SESSION_NOT_RENEWABLE)
     session.delete(token)
-    new = _issue_token(session, user, token.timeout_minutes)
-    return {"token": new, "userName": user.user_name, "userId": user.user_id}
-
-
-def who_am_i(user: User) -> dict[str, Any]:
-    """The user behind the presented token."""
-    return {"user": {"userName": user.user_name, "userId": user.user_id, "userGUID": user.user_guid}}
+    return SignedIn(_issue_token(session, user, token.timeout_minutes), user)
 
 
 def live_token(session: Session, header_value: str | None) -> Token | None:
@@ -176,71 +277,41 @@ def token_user(session: Session, token: Token) -> User:
     return session.get(User, token.user_id)
 
 
-def logout(session: Session, digest: str) -> dict[str, Any]:
+def logout(session: Session, digest: str) -> Outcome:
     """Revoke the presented token."""
     session.execute(delete(Token).where(Token.token_hash == digest))
-    return {"errorCode": 0, "errorMessage": "User logged out"}
+    return Outcome("User logged out")
 
 
 # --- users -------------------------------------------------------------------------------
 
 
-def user_entity(user: User) -> dict[str, Any]:
-    """A user's ``userEntity``, as listings and write answers name it."""
-    return {"userId": user.user_id, "userName": user.user_name, "userGUID": user.user_guid}
+def list_users(session: Session) -> list[UserProperties]:
+    """The users by userId (GET User, GET v4/user)."""
+    return [UserProperties(user) for user in session.scalars(select(User).order_by(User.user_id))]
 
 
-def user_summary(user: User) -> dict[str, Any]:
-    """A user as GET User lists it."""
-    return {
-        "userEntity": user_entity(user),
-        "email": user.email,
-        "fullName": user.full_name,
-        "description": user.description,
-        "enableUser": user.enable_user,
-    }
-
-
-def _users_by_id(session: Session) -> list[User]:
-    """Every user, by userId."""
-    return list(session.scalars(select(User).order_by(User.user_id)))
-
-
-def list_users(session: Session) -> dict[str, Any]:
-    """The users by userId (GET User)."""
-    return {"users": [user_summary(user) for user in _users_by_id(session)]}
-
-
-def get_user(session: Session, user_id: int) -> dict[str, Any]:
+def get_user(session: Session, user_id: int) -> list[UserProperties]:
     """One user with its user groups and role associations (GET User/{id})."""
     user = _existing_user(session, user_id)
-    return {
-        "users": [
-            {
-                **user_summary(user),
-                "associatedUserGroups": [dict(MASTER_GROUP)] if user.is_master else [],
-                "securityAssociations": {"associations": _role_associations(session, user)},
-            }
-        ]
-    }
+    return [UserProperties(user, _groups(user), _role_associations(session, user))]
 
 
-def _role_associations(session: Session, user: User) -> list[dict[str, Any]]:
+def _groups(user: User) -> list[UserGroup]:
+    """The user groups ``user`` belongs to."""
+    return [MASTER_GROUP] if user.is_master else []
+
+
+def _role_associations(session: Session, user: User) -> list[Association]:
     """The user's role associations, one per (client, role), by clientId then roleId."""
     rows = session.execute(
-        select(Client.client_id, Client.client_name, Role.role_id, Role.role_name)
+        select(Client, Role)
         .join(RoleAssociation, RoleAssociation.client_id == Client.client_id)
         .join(Role, Role.role_id == RoleAssociation.role_id)
         .where(RoleAssociation.user_id == user.user_id)
         .order_by(Client.client_id, Role.role_id)
     )
-    return [
-        {
-            "entities": {"entity": [{"clientId": cid, "clientName": cname, "_type_": ENTITY_TYPE_CLIENT}]},
-            "properties": {"role": {"roleId": rid, "roleName": rname}},
-        }
-        for cid, cname, rid, rname in rows
-    ]
+    return [Association([client], role) for client, role in rows]
 
 
 def _existing_user(session: Session, user_id: int, *, for_update: bool = False) -> User:
@@ -251,34 +322,15 @@ def _existing_user(session: Session, user_id: int, *, for_update: bool = False) 
     return user
 
 
-def user_security(session: Session, user_id: int) -> dict[str, Any]:
+def user_security(session: Session, user_id: int) -> list[Association]:
     """The user's role associations (GET User/{id}/Security)."""
-    return {"associations": _role_associations(session, _existing_user(session, user_id))}
+    return _role_associations(session, _existing_user(session, user_id))
 
 
-def v4_user_summary(user: User) -> dict[str, Any]:
-    """A user in the v4 API's shape."""
-    return {
-        "id": user.user_id,
-        "name": user.user_name,
-        "GUID": user.user_guid,
-        "fullName": user.full_name,
-        "email": user.email,
-        "description": user.description,
-        "enabled": user.enable_user,
-    }
-
-
-def list_v4_users(session: Session) -> dict[str, Any]:
-    """The users in the v4 API's shape, by id."""
-    return {"users": [v4_user_summary(user) for user in _users_by_id(session)]}
-
-
-def get_v4_user(session: Session, user_id: int) -> dict[str, Any]:
-    """One user in the v4 API's shape, with its user groups."""
+def get_user_and_groups(session: Session, user_id: int) -> UserProperties:
+    """One user with its user groups (GET v4/user/{id})."""
     user = _existing_user(session, user_id)
-    groups = [{"id": MASTER_GROUP["userGroupId"], "name": MASTER_GROUP["userGroupName"]}]
-    return {**v4_user_summary(user), "associatedUserGroups": groups if user.is_master else []}
+    return UserProperties(user, _groups(user))
 
 
 def _transfer_target_id(value: str | None, name: str) -> int:
@@ -293,7 +345,7 @@ def _transfer_target_id(value: str | None, name: str) -> int:
 
 def delete_user(
     session: Session, caller: User, user_id: int, new_user_id: str | None, new_group_id: str | None
-) -> dict[str, Any]:
+) -> list[Outcome]:
     """Delete a user, handing the clients it owns to another user (DELETE User/{id})."""
     heir_id = _transfer_target_id(new_user_id, "newUserId")
     group_id = _transfer_target_id(new_group_id, "newUserGroupId")
@@ -334,11 +386,7 @@ def delete_user(
     for model in (ClientOwner, RoleAssociation, Token):
         session.execute(delete(model).where(model.user_id == user.user_id))
     session.delete(user)
-    return {
-        "response": [
-            {"errorCode": 0, "errorString": f"Deleted user {user.user_name}", "entity": user_entity(user)}
-        ]
-    }
+    return [Outcome(f"Deleted user {user.user_name}", user)]
 
 
 def _role_pairs(session: Session, associations: list[dict[str, Any]]) -> set[tuple[int, int]]:
@@ -372,7 +420,7 @@ def _find_named(session: Session, model: type[Named], name_column: Any, ref: int
     return found
 
 
-def create_user(session: Session, body: dict[str, Any]) -> dict[str, Any]:
+def create_user(session: Session, body: dict[str, Any]) -> list[Outcome]:
     """Create exactly one user (POST /User); its entity on success.
 
     The product checks the user's name, looks it up, then checks the other fields
@@ -411,7 +459,7 @@ def create_user(session: Session, body: dict[str, Any]) -> dict[str, Any]:
         RoleAssociation(user_id=user.user_id, client_id=client_id, role_id=role_id)
         for client_id, role_id in sorted(pairs)
     )
-    return {"response": [{"errorCode": 0, "entity": user_entity(user)}]}
+    return [Outcome(user=user)]
 
 
 def _serialise_user_creation(session: Session) -> None:
@@ -423,54 +471,30 @@ def _serialise_user_creation(session: Session) -> None:
 # --- clients -----------------------------------------------------------------------------
 
 
-def client_entity(client: Client) -> dict[str, Any]:
-    """A client's ``clientEntity``."""
-    return {
-        "clientId": client.client_id,
-        "clientName": client.client_name,
-        "hostName": client.host_name,
-        "displayName": client.display_name,
-        "clientGUID": client.client_guid,
-    }
-
-
-def list_clients(session: Session) -> dict[str, Any]:
+def list_clients(session: Session) -> list[ClientProperties]:
     """The clients by clientId, VM clients included (GET Client)."""
-    clients = session.scalars(select(Client).order_by(Client.client_id))
-    return {"clientProperties": [{"client": {"clientEntity": client_entity(client)}} for client in clients]}
+    return [ClientProperties(client) for client in session.scalars(select(Client).order_by(Client.client_id))]
 
 
-def list_hypervisors(session: Session) -> dict[str, Any]:
+def list_hypervisors(session: Session) -> list[Client]:
     """The virtualization (VSPseudo) clients: Virtual Server clients that are not VMs themselves."""
-    clients = session.scalars(
-        select(Client)
-        .where(Client.app_name == VIRTUAL_SERVER, Client.pseudo_client_id.is_(None))
-        .order_by(Client.client_id)
+    return list(
+        session.scalars(
+            select(Client)
+            .where(Client.app_name == VIRTUAL_SERVER, Client.pseudo_client_id.is_(None))
+            .order_by(Client.client_id)
+        )
     )
-    return {"VSPseudoClientsList": [{"client": client_entity(client)} for client in clients]}
 
 
-def list_access_nodes() -> dict[str, Any]:
+def list_access_nodes() -> list[Client]:
     """The VSA access nodes (proxies): this service models none, so the list is empty."""
-    return {"clients": []}
+    return []
 
 
-def commserv_info(config: dict[str, Any]) -> dict[str, Any]:
+def commserv_info(config: dict[str, Any]) -> CommServe:
     """The CommServe this web service fronts (GET CommServ), from the configuration."""
-    name = config["COMMSERV_NAME"]
-    return {
-        "commcell": {
-            "commCellId": COMMCELL_ID,
-            "commCellName": name,
-            "csGUID": str(uuid.uuid5(uuid.NAMESPACE_DNS, config["COMMSERV_HOSTNAME"])).upper(),
-        },
-        "hostName": config["COMMSERV_HOSTNAME"],
-        "csTimeZone": {"TimeZoneName": config["COMMSERV_TIME_ZONE"]},
-        "timeZone": config["COMMSERV_TIME_ZONE"],
-        "currentSPVersion": SERVICE_PACK,
-        "csVersionInfo": f"11.{SERVICE_PACK}",
-        "releaseName": "11.0.0",
-    }
+    return CommServe(config["COMMSERV_NAME"], config["COMMSERV_HOSTNAME"], config["COMMSERV_TIME_ZONE"])
 
 
 def _client_or_fail(session: Session, client_id: int, *, for_update: bool = False) -> Client:
@@ -483,15 +507,16 @@ def _client_or_fail(session: Session, client_id: int, *, for_update: bool = Fals
     return client
 
 
-def get_client(session: Session, client_id: int) -> dict[str, Any]:
-    """One client: owners, system, activity, and its VM status for a VM client (GET Client/{id})."""
+def get_client(session: Session, client_id: int) -> list[ClientProperties]:
+    """One client: owners, activity, and its hypervisor for a VM client (GET Client/{id})."""
     client = _client_or_fail(session, client_id)
-    owners = session.execute(
-        select(User.user_id, User.user_name)
+    owners = session.scalars(
+        select(User)
         .join(ClientOwner, ClientOwner.user_id == User.user_id)
         .where(ClientOwner.client_id == client.client_id)
         .order_by(User.user_id)
-    ).all()
+    )
+    # Backup switches live on the subclients; the client backs up while any of them does.
     backing_up = bool(
         session.scalar(
             select(func.count())
@@ -499,52 +524,8 @@ def get_client(session: Session, client_id: int) -> dict[str, Any]:
             .where(Subclient.client_id == client.client_id, Subclient.enable_backup.is_(True))
         )
     )
-    properties: dict[str, Any] = {
-        "client": {
-            "clientEntity": client_entity(client),
-            "displayName": client.display_name,
-            "osInfo": {
-                "Type": client.os_type,
-                "SubType": client.os_subtype,
-                "OsDisplayInfo": {"OSName": client.os_name, "ProcessorType": client.processor_type},
-            },
-            "cvdPort": client.cvd_port,
-            "TimeZone": {"TimeZoneName": client.time_zone_name},
-            "versionInfo": {
-                "version": f"ServicePack:{SERVICE_PACK}",
-                "GalaxyRelease": {"ReleaseString": "11.0.0"},
-            },
-        },
-        "clientProps": {
-            "securityAssociations": {
-                "ownerAssociations": {"owners": [{"userId": uid, "userName": name} for uid, name in owners]}
-            },
-            "clientSecurity": {"clientOwners": ",".join(name for _, name in owners)},
-            # Backup switches live on the subclients; the client backs up while any of them does.
-            # Restores, data aging and content indexing are not modelled: restores and aging run.
-            "activityControl": {
-                "EnableDataManagement": backing_up,
-                "EnableDataRecovery": True,
-                "EnableOnlineContentIndex": False,
-            },
-            "clientActivityControl": {
-                "activityControlOptions": [
-                    {"activityType": ACTIVITY_BACKUP, "enableActivityType": backing_up},
-                    {"activityType": ACTIVITY_RESTORE, "enableActivityType": True},
-                    {"activityType": ACTIVITY_DATA_AGING, "enableActivityType": True},
-                ]
-            },
-            "EnableSnapBackups": False,
-        },
-    }
-    if client.pseudo_client_id is not None:
-        hypervisor = session.get(Client, client.pseudo_client_id)
-        properties["vmStatusInfo"] = {
-            "strGUID": client.vm_guid,
-            "vmName": client.client_name,
-            "pseudoClient": {"clientId": hypervisor.client_id, "clientName": hypervisor.client_name},
-        }
-    return {"clientProperties": [properties]}
+    hypervisor = session.get(Client, client.pseudo_client_id) if client.pseudo_client_id is not None else None
+    return [ClientProperties(client, ClientDetails(list(owners), backing_up, hypervisor))]
 
 
 def _owner_ids(session: Session, owners: list[dict[str, Any]]) -> list[int]:
@@ -562,7 +543,7 @@ def _owner_ids(session: Session, owners: list[dict[str, Any]]) -> list[int]:
     return ids
 
 
-def update_client_owners(session: Session, client_id: int, body: dict[str, Any]) -> dict[str, Any]:
+def update_client_owners(session: Session, client_id: int, body: dict[str, Any]) -> list[Outcome]:
     """Replace (1), add to (2) or remove from (3) a client's owners.
 
     The product looks the client up before it checks the body, then looks up the owners.
@@ -573,7 +554,7 @@ def update_client_owners(session: Session, client_id: int, body: dict[str, Any])
         fields, "clientProperties", "clientProps", "securityAssociations", "ownerAssociations"
     )
     if owner_associations is None:
-        return {"response": [{"errorCode": 0}]}
+        return [Outcome()]
     operation = owner_associations.get("ownersOperationType", 1)
     wanted = _owner_ids(session, owner_associations["owners"])
     current = set(
@@ -592,7 +573,7 @@ def update_client_owners(session: Session, client_id: int, body: dict[str, Any])
             )
         )
     session.add_all(ClientOwner(client_id=client.client_id, user_id=user_id) for user_id in to_add)
-    return {"response": [{"errorCode": 0}]}
+    return [Outcome()]
 
 
 def _dig(value: Any, *keys: str) -> Any:
@@ -607,54 +588,36 @@ def _dig(value: Any, *keys: str) -> Any:
 # --- subclients --------------------------------------------------------------------------
 
 
-def _subclient_properties(subclient: Subclient, client: Client, plan: Plan | None) -> dict[str, Any]:
-    return {
-        "subClientEntity": {
-            "subclientId": subclient.subclient_id,
-            "subclientName": subclient.subclient_name,
-            "clientId": client.client_id,
-            "clientName": client.client_name,
-            "appName": client.app_name,
-            "instanceName": client.instance_name,
-            "backupsetName": client.backupset_name,
-        },
-        "commonProperties": {
-            "enableBackup": subclient.enable_backup,
-            "isDefaultSubclient": subclient.is_default,
-        },
-        "planEntity": {"planId": plan.plan_id, "planName": plan.plan_name} if plan else None,
-    }
-
-
-def _subclient_rows(session: Session, *conditions: Any):
-    return session.execute(
+def _subclient_rows(session: Session, *conditions: Any) -> list[SubclientProperties]:
+    """The subclients matching ``conditions``, by subclientId, with their clients and plans."""
+    rows = session.execute(
         select(Subclient, Client, Plan)
         .join(Client, Client.client_id == Subclient.client_id)
         .outerjoin(Plan, Plan.plan_id == Subclient.plan_id)
         .where(*conditions)
         .order_by(Subclient.subclient_id)
-    ).all()
+    )
+    return [SubclientProperties(*row) for row in rows]
 
 
-def list_subclients(session: Session, client_id_param: str | None) -> dict[str, Any]:
+def list_subclients(session: Session, client_id_param: str | None) -> list[SubclientProperties]:
     """A client's subclients by subclientId (GET Subclient?clientId=)."""
     client_id = digit_string_value(client_id_param) if client_id_param is not None else None
     if not client_id:
         raise Failure("Invalid clientId.")
     client = _client_or_fail(session, client_id)
-    rows = _subclient_rows(session, Subclient.client_id == client.client_id)
-    return {"subClientProperties": [_subclient_properties(*row) for row in rows]}
+    return _subclient_rows(session, Subclient.client_id == client.client_id)
 
 
-def get_subclient(session: Session, subclient_id: int) -> dict[str, Any]:
+def get_subclient(session: Session, subclient_id: int) -> list[SubclientProperties]:
     """One subclient (GET Subclient/{id})."""
     rows = _subclient_rows(session, Subclient.subclient_id == subclient_id) if subclient_id <= MAX_ID else []
     if not rows:
         raise Failure(f"Subclient [{subclient_id}] does not exist.")
-    return {"subClientProperties": [_subclient_properties(*rows[0])]}
+    return rows
 
 
-def update_subclient(session: Session, subclient_id: int, body: dict[str, Any]) -> dict[str, Any]:
+def update_subclient(session: Session, subclient_id: int, body: dict[str, Any]) -> list[Outcome]:
     """Apply ``commonProperties.enableBackup``; nothing else is writable."""
     subclient = session.get(Subclient, subclient_id) if 1 <= subclient_id <= MAX_ID else None
     if subclient is None:
@@ -664,7 +627,7 @@ def update_subclient(session: Session, subclient_id: int, body: dict[str, Any]) 
     enable_backup = _dig(fields, "subClientProperties", "commonProperties", "enableBackup")
     if enable_backup is not None:
         subclient.enable_backup = enable_backup
-    return {"response": [{"errorCode": 0}]}
+    return [Outcome()]
 
 
 # --- offboarding -------------------------------------------------------------------------
@@ -683,7 +646,7 @@ def resolve_offboard_user(session: Session, user_id: int | None, user_name: str 
     return user
 
 
-def offboard_user(session: Session, user_id: int | None, user_name: str | None) -> dict[str, Any]:
+def offboard_user(session: Session, user_id: int | None, user_name: str | None) -> Outcome:
     """Remove the user as owner of every client it owns, disable backup there, drop its roles there."""
     user = resolve_offboard_user(session, user_id, user_name)
     # The user row is locked (FOR NO KEY UPDATE on PostgreSQL; SQLite serialises writers):
@@ -709,4 +672,4 @@ def offboard_user(session: Session, user_id: int | None, user_name: str | None) 
                 RoleAssociation.user_id == user.user_id, RoleAssociation.client_id.in_(owned)
             )
         )
-    return {"errorMessage": f"Successfully offboarded user {user.user_id}", "errorCode": 0}
+    return Outcome(f"Successfully offboarded user {user.user_id}")

@@ -1,6 +1,7 @@
 """Commvault on the wire: where the API lives, how bodies are read (JSON or XML) and answers rendered.
 
-Answers are JSON, or XML under the endpoint's root element, by ``Accept``;
+Answers are what a view's ``@blp.response`` schema dumped, rendered as JSON,
+or as XML under the endpoint's root element, by ``Accept`` (``CommvaultJSON``);
 request bodies are lenient JSON, or XML read as fields (docs/offboard.md section 2).
 """
 
@@ -11,14 +12,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
+from marshmallow import Schema
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from svc_offboard import errors
+from svc_offboard import errors, schemas
+from svc_offboard.services import Outcome
 from vendorkit import bodies
 from vendorkit.dialects import commvault
 from vendorkit.dialects.commvault import JSON_TYPES, XML_TYPES
 from vendorkit.endpoints import Endpoint
+from vendorkit.web import VendorJSON
 from vendorkit.xmlsafe import XMLRejected, has_doctype, parse_xml
 
 # The product serves one API under both roots.
@@ -53,7 +57,7 @@ V4_USERS_ROOT = "App_V4UsersResp"
 V4_USER_ROOT = "App_V4UserResp"
 ACCESS_NODES_ROOT = "App_VSAClientAndClientGroupListResp"
 
-# The attribute ``answers`` leaves on a view: the root element of its XML answers.
+# The attribute ``answers`` leaves on a view (and on ``g`` while it runs): the root element of its XML answers.
 XML_ROOT_ATTRIBUTE = "commvault_xml_root"
 
 # The document's syntax block ends its object with ``,}``.
@@ -156,34 +160,31 @@ def json_fields(raw: bytes) -> dict[str, Any]:
 # --- answers -------------------------------------------------------------------------------
 
 
-def render(status: int, payload: dict[str, Any], xml_root: str = GENERIC_ROOT) -> Response:
-    """``payload`` as JSON or as XML under ``xml_root``, whichever the client accepts."""
-    return commvault.render(status, payload, request, xml_root=xml_root)
-
-
-def respond(payload: dict[str, Any], xml_root: str = GENERIC_ROOT) -> Response:
-    """HTTP 200 with ``payload`` as JSON or as XML under ``xml_root``."""
-    return render(200, payload, xml_root)
+def _answer(schema: Schema, data: Any, xml_root: str) -> Response:
+    """HTTP 200 with ``data`` dumped by ``schema``, as JSON or as XML under ``xml_root``."""
+    return commvault.render(200, schema.dump(data), request, xml_root=xml_root)
 
 
 def failure(message: str) -> Response:
     """A business failure in the generic envelope (HTTP 200, errorCode 2)."""
-    return respond({"errorCode": errors.FAILED, "errorMessage": message})
+    return _answer(schemas.GenericRespSchema(), Outcome(message, code=errors.FAILED), GENERIC_ROOT)
 
 
 def response_list_failure(message: str) -> Response:
     """A business failure of a write endpoint: ``{"response": [{"errorCode": 2, "errorString"}]}``."""
-    return respond({"response": [{"errorCode": errors.FAILED, "errorString": message}]}, RESPONSE_LIST_ROOT)
+    return _answer(schemas.ResponseListSchema(), [Outcome(message, code=errors.FAILED)], RESPONSE_LIST_ROOT)
 
 
 def login_failure(message: str) -> Response:
     """A refused login: ``{"errList": [{"errorCode": 2, "errLogMessage"}]}``."""
-    return respond({"errList": [{"errorCode": errors.FAILED, "errLogMessage": message}]}, LOGIN_ROOT)
+    return _answer(schemas.LoginFailureSchema(), [Outcome(message, code=errors.FAILED)], LOGIN_ROOT)
 
 
 def renewal_failure(message: str) -> Response:
     """A refused renewal: ``{"error": {"errorCode": 5, "errLogMessage"}}``."""
-    return respond({"error": {"errorCode": errors.ACCESS_DENIED_CODE, "errLogMessage": message}}, RENEW_ROOT)
+    return _answer(
+        schemas.RenewLoginTokenFailureSchema(), Outcome(message, code=errors.ACCESS_DENIED_CODE), RENEW_ROOT
+    )
 
 
 # The envelopes that carry a business failure in a shape of their own; any other fails in the generic one.
@@ -194,18 +195,35 @@ FAILURES_BY_ROOT: dict[str, Callable[[str], Response]] = {
 }
 
 
-def answers(xml_root: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., Response]]:
-    """Answer the payload the view returns under ``xml_root``, and a business failure in that envelope."""
+class CommvaultJSON(VendorJSON):
+    """The app's answers: as JSON, or, when the client asks for XML, as XML under the view's root (``answers``)."""
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        """The object given (a schema's dump), rendered as the request accepts."""
+        xml_root = g.get(XML_ROOT_ATTRIBUTE)
+        if xml_root is None or commvault.negotiate(request) != "xml":
+            return super().response(*args, **kwargs)
+        payload = self._prepare_response_obj(args, kwargs)
+        return Response(commvault.to_xml(xml_root, payload), content_type=commvault.XML_CONTENT_TYPE)
+
+
+def answers(xml_root: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Answer the view's data under ``xml_root`` in XML, and a business failure in that root's envelope.
+
+    Applied above ``@blp.arguments`` and ``@blp.response``: a refused input, as a
+    failure raised in the view, is answered in the envelope (a response
+    ``@blp.response`` passes through), and the schema's dump is rendered under the root.
+    """
     fail = FAILURES_BY_ROOT.get(xml_root, failure)
 
-    def decorate(view: Callable[..., dict[str, Any]]) -> Callable[..., Response]:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
-        def answered(*args: Any, **kwargs: Any) -> Response:
+        def answered(*args: Any, **kwargs: Any) -> Any:
+            setattr(g, XML_ROOT_ATTRIBUTE, xml_root)
             try:
-                payload = view(*args, **kwargs)
+                return view(*args, **kwargs)
             except errors.Failure as exc:
                 return fail(exc.message)
-            return respond(payload, xml_root)
 
         setattr(answered, XML_ROOT_ATTRIBUTE, xml_root)
         return answered

@@ -71,6 +71,24 @@ def test_view_user_echoes_the_name_as_sent(client, admin_headers):
     assert response.json["responseContent"] == ADMIN
 
 
+def test_an_answer_has_the_products_bytes(client, admin_headers):
+    # Keys in the product's order, ", " and ": " between them, non-ASCII as is, null fields left out.
+    updated = '{"statusCode": 201, "messageFromServer": "User by username: tom was successfully updated."}'
+    shown = (
+        '{"statusCode": 200, "messageFromServer": "User information was retrieved successfully.", '
+        '"responseContent": {"username": "PRIMARY/tom", "firstname": "Tōm", "lastname": "Foo", '
+        '"emailAddress": "tom@gmail.com"}}'
+    )
+    listed = (
+        '{"statusCode": 200, "messageFromServer": "All users were successfully retrieved. Obtained user '
+        'count: 1", "responseContent": [{"username": "admin"}]}'
+    )
+    rename = {"username": "tom", "firstname": "Tōm"}
+    assert client.put("/mdm-admin/users", json=rename, headers=admin_headers).text == updated
+    assert client.get("/mdm-admin/users/view?username=PRIMARY/tom", headers=admin_headers).text == shown
+    assert client.get("/mdm-admin/users/admin", headers=admin_headers).text == listed
+
+
 @pytest.mark.parametrize("name", ["nobody", "Kim", "' OR 1=1 --", "%", "k_m"])
 def test_view_missing_user_is_http_404_with_body_400(client, admin_headers, name):
     response = client.get("/mdm-admin/users/view", query_string={"username": name}, headers=admin_headers)

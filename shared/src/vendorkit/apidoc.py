@@ -51,6 +51,26 @@ def declared_arguments(view: Callable[..., Any]) -> list[dict[str, Any]]:
     return getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
 
 
+def declared_responses(view: Callable[..., Any]) -> dict[int | str, dict[str, Any]]:
+    """What each ``@blp.response`` below ``view`` declares, by status: ``{"schema", "description", ...}``."""
+    responses = getattr(view, "_apidoc", {}).get("response", {}).get("responses", {})
+    return {status: declared[0] for status, declared in responses.items()}
+
+
+def declared_success(view: Callable[..., Any]) -> tuple[int | str, dict[str, Any]]:
+    """The status and declaration of the view's one ``@blp.response``; a view without one is a mistake."""
+    declared = declared_responses(view)
+    if len(declared) != 1:
+        raise TypeError(f"{view.__qualname__}: apidoc.operation goes above the view's one @blp.response")
+    ((status, success),) = declared.items()
+    return status, success
+
+
+def without_declared_responses(view: Callable[..., Any]) -> None:
+    """Forget what flask-smorest would document of ``view``'s ``@blp.response``: its operation documents it."""
+    getattr(view, "_apidoc", {}).pop("response", None)
+
+
 def without_validation_response(view: Callable[..., Any]) -> None:
     """Forget the 400 flask-smorest adds for each ``@blp.arguments`` of ``view``.
 
@@ -64,10 +84,13 @@ def documenting(describe: Describe) -> Callable[[View], View]:
     """A decorator giving a view the operation ``describe`` derives from it and its declaration.
 
     ``describe(view, endpoint)`` returns the OpenAPI operation's fields; its
-    responses are listed in the order of their statuses.
+    responses are listed in the order of their statuses. A view without its
+    ``@declare`` or its ``@blp.response`` below is refused as the app is built.
     """
 
     def document(view: View) -> View:
+        if not declared_responses(view):
+            raise TypeError(f"{view.__qualname__}: apidoc.operation goes above the view's @blp.response")
         doc = describe(view, declaration(view))
         if "responses" in doc:
             doc["responses"] = dict(sorted(doc["responses"].items(), key=lambda item: str(item[0])))

@@ -22,7 +22,7 @@ from apispec.ext.marshmallow import OpenAPIConverter
 from marshmallow import Schema
 
 from svc_agenda import errors, schemas
-from vendorkit.apidoc import View, declared_arguments, documenting
+from vendorkit.apidoc import View, declared_arguments, declared_success, documenting
 from vendorkit.endpoints import Endpoint
 
 TITLE = "AKTION.NEXT web API (users)"
@@ -125,16 +125,6 @@ LOGIN_REFUSALS = {
 }
 
 
-def declared_success(view: Callable[..., Any]) -> tuple[int, Schema, str]:
-    """The status, schema and description of the view's one ``@blp.response``.
-
-    flask-smorest keeps them with the view, to document them (as it keeps
-    ``@blp.arguments``, read by ``vendorkit.apidoc.declared_arguments``).
-    """
-    ((status, (success,)),) = getattr(view, "_apidoc", {})["response"]["responses"].items()
-    return status, success["schema"], success["description"]
-
-
 def operation(
     *,
     envelope: type[Schema] = BASE,
@@ -156,7 +146,8 @@ def operation(
 
     def describe(view: Callable[..., Any], endpoint: Endpoint) -> dict[str, Any]:
         arguments = {argument["in"]: argument["schema"] for argument in declared_arguments(view)}
-        status, success, description = declared_success(view)
+        status, declared = declared_success(view)
+        success, description = declared["schema"], declared["description"]
         responses: dict[int, Any] = {
             status: response(success, [0], description)
             if isinstance(success, BASE)

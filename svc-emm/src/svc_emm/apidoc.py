@@ -3,17 +3,20 @@
 Each view carries ``@operation(...)``; its security, 401 and 403 follow from the
 caller the view declares (``vendorkit.endpoints.declare``), its 400, 413, 414 and
 415 from the query and body its ``@blp.arguments`` read and the formats it
-declares, so the document is derived from the code that answers. The request
-schemas that validate (schemas.py) document themselves through ``@blp.arguments``;
-the ones here describe what is read without a schema (OAuth2's form fields).
+declares, and its success from its ``@blp.response``, whose schema (here) dumps
+the answer it documents: the document is derived from the code that answers.
+The request schemas that validate (schemas.py) document themselves through
+``@blp.arguments``; the ones here describe what is read without a schema
+(OAuth2's form fields).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, post_dump, validate
 
 from svc_emm.auth import ANYONE, FORM
 from svc_emm.schemas import JSON
@@ -62,43 +65,60 @@ DEVICE_STATUSES = (
 )  # fmt: skip
 
 
-# --- responses --------------------------------------------------------------------------------------
+# --- answers: the schemas that document them dump them (``@blp.response``) -------------------------
 
 
-class ResponsePayloadSchema(Strict):
+class WithoutNulls(Strict):
+    """An answer whose fields without a value are left out, as the product's serializer does."""
+
+    @post_dump
+    def _without_nulls(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        return {name: value for name, value in data.items() if value is not None}
+
+
+class ResponsePayloadSchema(WithoutNulls):
     """WSO2's envelope; ``statusCode`` is the HTTP status, except a missing user's view (404, body 400)."""
 
-    statusCode = fields.Integer(required=True)
-    messageFromServer = fields.String()
+    statusCode = fields.Integer(required=True, attribute="status")
+    messageFromServer = fields.String(attribute="message")
 
 
-class UserObjectSchema(Strict):
+class UserObjectSchema(WithoutNulls):
     """A user; fields without a value are left out."""
 
     username = fields.String(required=True)
     firstname = fields.String()
     lastname = fields.String()
-    emailAddress = fields.String()
+    emailAddress = fields.String(attribute="email")
 
 
 class UserPayloadSchema(ResponsePayloadSchema):
-    responseContent = fields.Nested(UserObjectSchema)
+    responseContent = fields.Nested(UserObjectSchema, attribute="content")
 
 
 class UserListPayloadSchema(ResponsePayloadSchema):
-    responseContent = fields.List(fields.Nested(UserObjectSchema))
+    responseContent = fields.Nested(UserObjectSchema, many=True, attribute="content")
 
 
 class NameListPayloadSchema(ResponsePayloadSchema):
     """Usernames or role names."""
 
-    responseContent = fields.List(fields.String())
+    responseContent = fields.List(fields.String(), attribute="content")
 
 
 class UserRolesPayloadSchema(ResponsePayloadSchema):
     """A user's role names, as one list inside a list (``[["marketing"]]``)."""
 
-    responseContent = fields.List(fields.List(fields.String()), validate=validate.Length(equal=1))
+    responseContent = fields.List(
+        fields.List(fields.String()), validate=validate.Length(equal=1), attribute="content"
+    )
+
+
+class StoredJsonObject(fields.Dict):
+    """A JSON object of strings the database keeps as text, in its stored key order."""
+
+    def _serialize(self, value: str | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return super()._serialize(None if value is None else json.loads(value), attr, obj, **kwargs)
 
 
 class OutboxMessageSchema(Strict):
@@ -112,27 +132,27 @@ class OutboxMessageSchema(Strict):
     recipient = fields.String(required=True)
     subject = fields.String(required=True)
     body = fields.String(required=True)
-    properties = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    properties = StoredJsonObject(keys=fields.String(), values=fields.String(), required=True)
     status = fields.String(required=True, validate=validate.OneOf(["SENT", "STORED", "FAILED"]))
-    createdAt = fields.Integer(required=True)
+    createdAt = fields.Integer(required=True, attribute="created_at")
 
 
 class OutboxPayloadSchema(ResponsePayloadSchema):
-    responseContent = fields.List(fields.Nested(OutboxMessageSchema))
+    responseContent = fields.Nested(OutboxMessageSchema, many=True, attribute="content")
 
 
 class EnrolmentInfoSchema(Strict):
     """A device's enrolment; dates in epoch milliseconds."""
 
     id = fields.Integer(required=True)
-    dateOfEnrolment = fields.Integer(required=True)
-    dateOfLastUpdate = fields.Integer(required=True)
+    dateOfEnrolment = fields.Integer(required=True, attribute="date_of_enrolment")
+    dateOfLastUpdate = fields.Integer(required=True, attribute="date_of_last_update")
     ownership = fields.String(required=True, validate=validate.OneOf(["BYOD", "COPE"]))
     status = fields.String(required=True, validate=validate.OneOf(DEVICE_STATUSES))
     owner = fields.String(required=True)
 
 
-class DevicePropertySchema(Strict):
+class DevicePropertySchema(WithoutNulls):
     """A device property; one without a value has no ``value`` key."""
 
     name = fields.String(required=True)
@@ -144,18 +164,26 @@ class DeviceSchema(Strict):
     name = fields.String(required=True)
     type = fields.String(required=True)
     description = fields.String(required=True, allow_none=True)
-    deviceIdentifier = fields.String(required=True)
-    enrolmentInfo = fields.Nested(EnrolmentInfoSchema, required=True)
-    properties = fields.List(fields.Nested(DevicePropertySchema), required=True)
+    deviceIdentifier = fields.String(required=True, attribute="device_identifier")
+    enrolmentInfo = fields.Nested(EnrolmentInfoSchema, required=True, attribute="enrolment")
+    properties = fields.Nested(DevicePropertySchema, many=True, required=True)
 
 
 class DevicePageSchema(Strict):
     """One page of a user's devices (``length`` > 0)."""
 
-    recordsTotal = fields.Integer(required=True)
-    recordsFiltered = fields.Integer(required=True)
+    recordsTotal = fields.Integer(required=True, attribute="total")
+    recordsFiltered = fields.Integer(required=True, attribute="filtered")
     draw = fields.Integer(required=True)
-    data = fields.List(fields.Nested(DeviceSchema), required=True)
+    data = fields.Nested(DeviceSchema, many=True, required=True, attribute="devices")
+
+
+# A user's devices are a bare array, or one page when ``length`` > 0: two shapes no one schema
+# dumps, so the view dumps with the schema of the shape it answers and this documents both.
+DEVICE_LIST = DeviceSchema(many=True)
+DEVICE_PAGE = DevicePageSchema()
+USER_DEVICES = {"oneOf": [{"type": "array", "items": DeviceSchema}, DevicePageSchema]}
+USER_COUNT = {"type": "integer", "minimum": 0}
 
 
 class ServerFaultSchema(Strict):
@@ -248,23 +276,19 @@ UNAUTHORIZED = json_response(
 
 
 def operation(
-    description: str,
-    schema: Any,
     *,
-    status: int = 200,
     body: Any = None,
     form: type[Schema] | None = None,
     refusals: dict[int, str | dict[str, Any]] | None = None,
-    empty_success: bool = False,
-    headers: dict[str, Any] | None = None,
 ) -> Callable[[View], View]:
-    """Document a view's operation: its success, parameters, body and every refusal it can answer.
+    """Document a view's operation: its security, parameters, body and every refusal it can answer.
 
-    Applied above ``@blp.arguments`` and ``@declare``: the declared caller decides
+    Applied above ``@declare`` and ``@blp.arguments``: the declared caller decides
     security, 401 and 403, the arguments' locations and the declared formats the
-    400, 413, 414 and 415. ``body`` documents a JSON body read without a schema,
-    ``form`` the OAuth2 form. ``refusals`` maps the other statuses to what they
-    mean (answered in the envelope) or to a whole response object.
+    400, 413, 414 and 415. The success is the view's ``@blp.response``, which
+    documents the schema that dumps it. ``body`` documents a JSON body read
+    without a schema, ``form`` the OAuth2 form. ``refusals`` maps the other
+    statuses to what they mean (answered in the envelope) or to a whole response.
     """
 
     def describe(view: Callable[..., Any], endpoint: Endpoint) -> dict[str, Any]:
@@ -272,12 +296,9 @@ def operation(
         without_validation_response(view)
         read = {argument["in"] for argument in declared_arguments(view)}
         responses: dict[int, Any] = {
-            status: {"description": description} if empty_success else json_response(description, schema)
+            code: meaning if isinstance(meaning, dict) else json_response(meaning, PAYLOAD)
+            for code, meaning in (refusals or {}).items()
         }
-        if headers:
-            responses[status]["headers"] = headers
-        for code, meaning in (refusals or {}).items():
-            responses[code] = meaning if isinstance(meaning, dict) else json_response(meaning, PAYLOAD)
         secured = endpoint.caller != ANYONE
         doc: dict[str, Any] = {"security": [{SECURITY_SCHEME: []}] if secured else []}
         if "query" in read:

@@ -155,18 +155,3 @@ def record(session: Session, mails: list[Mail]) -> None:
                 created_at=now,
             )
         )
-
-
-def outbox_object(message: OutboxMessage) -> dict[str, Any]:
-    """An outbox row as ``GET /mdm-admin/outbox`` shows it."""
-    return {
-        "id": message.id,
-        "type": message.type,
-        "username": message.username,
-        "recipient": message.recipient,
-        "subject": message.subject,
-        "body": message.body,
-        "properties": json.loads(message.properties),
-        "status": message.status,
-        "createdAt": message.created_at,
-    }

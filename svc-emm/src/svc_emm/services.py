@@ -7,7 +7,7 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, select
+from sqlalchemy import Connection, RowMapping, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,22 +34,30 @@ class Undelivered(Exception):
 
 @dataclass
 class Answer:
-    """A successful envelope: status, message and optional content."""
+    """A successful envelope: status, message and optional content (apidoc's payload schemas dump it)."""
 
     status: int
     message: str
     content: Any = None
 
 
-def user_object(user: User | Row, username: str | None = None) -> dict[str, str]:
-    """The product's user JSON, fields without a value left out."""
-    fields = {
-        "username": username if username is not None else user.username,
-        "firstname": user.firstname,
-        "lastname": user.lastname,
-        "emailAddress": user.email,
-    }
-    return {name: value for name, value in fields.items() if value is not None}
+@dataclass
+class DevicePage:
+    """One DataTables page of a user's devices."""
+
+    total: int
+    devices: list[Device]
+    draw: int = 0  # DataTables' request counter, which the product does not echo
+
+    @property
+    def filtered(self) -> int:
+        """How many devices the search matched: no search narrows them."""
+        return self.total
+
+
+INVITATIONS_SENT = Answer(200, "Email invitation was successfully sent to user.")
+# What a user is shown with (lists can be long: never the whole row).
+SHOWN_USER_COLUMNS = (User.username, User.firstname, User.lastname, User.email)
 
 
 def is_hidden_role(name: str) -> bool:
@@ -87,16 +95,14 @@ def _like_pattern(text: str) -> str:
     return escaped.replace("*", "%")
 
 
-def _users_matching(session: Session, pattern: str | None) -> list[Row]:
-    """Users (just the listed columns: lists can be long) whose lower-cased name is LIKE ``pattern``."""
-    query = select(User.username, User.firstname, User.lastname, User.email).order_by(
-        func.lower(User.username), User.username
-    )
+def _users_matching(session: Session, pattern: str | None) -> list[RowMapping]:
+    """Users (their shown columns, by name) whose lower-cased name is LIKE ``pattern``."""
+    query = select(*SHOWN_USER_COLUMNS).order_by(func.lower(User.username), User.username)
     if pattern is not None:
         if "\x00" in pattern:  # no name holds NUL, and PostgreSQL refuses it in a parameter
             return []
         query = query.where(func.lower(User.username).like(pattern, escape="\\"))
-    return list(session.execute(query))
+    return list(session.execute(query).mappings())
 
 
 def add_user(session: Session, config: dict[str, Any], data: UserInput) -> Answer:
@@ -174,21 +180,23 @@ def remove_user(session: Session, username: str) -> Answer:
 
 def view_user(session: Session, username: str) -> Answer:
     """One user; the product answers a missing one with HTTP 404 but body status 400."""
-    user = _find_user(session, strip_prefix(username))
-    if user is None:
+    shown = (
+        session.execute(select(*SHOWN_USER_COLUMNS).where(User.username == strip_prefix(username)))
+        .mappings()
+        .first()
+    )
+    if shown is None:
         raise Invalid(f"User by username: {username} does not exist.", 404, body_status=400)
-    return Answer(200, "User information was retrieved successfully.", user_object(user, username))
+    # The product shows the name as asked for (``PRIMARY/kim`` too), not as stored.
+    user = {**shown, "username": username}
+    return Answer(200, "User information was retrieved successfully.", user)
 
 
 def list_users(session: Session, prefix: str | None = None) -> Answer:
     """All users, or those whose name starts with ``prefix`` (``*`` wildcard), sorted case-insensitively."""
     pattern = None if prefix is None else _like_pattern(prefix) + "%"
     users = _users_matching(session, pattern)
-    return Answer(
-        200,
-        f"All users were successfully retrieved. Obtained user count: {len(users)}",
-        [user_object(user) for user in users],
-    )
+    return Answer(200, f"All users were successfully retrieved. Obtained user count: {len(users)}", users)
 
 
 def search_users(session: Session, fragment: str | None, *, names_only: bool) -> Answer:
@@ -196,7 +204,7 @@ def search_users(session: Session, fragment: str | None, *, names_only: bool) ->
     fragment = strip_prefix(fragment) if fragment else fragment
     pattern = f"%{_like_pattern(fragment)}%" if fragment else None
     users = _users_matching(session, pattern)
-    content = [user.username if names_only else user_object(user) for user in users]
+    content = [user["username"] for user in users] if names_only else users
     return Answer(
         200, f"All users by username were successfully retrieved. Obtained user count: {len(users)}", content
     )
@@ -228,44 +236,16 @@ def all_roles(session: Session) -> Answer:
     return Answer(200, "All user roles were successfully retrieved.", names)
 
 
-def device_object(device: Device) -> dict[str, Any]:
-    """A device as the product shows it; a property without value has no ``value`` key."""
-    enrolment = device.enrolment
-    return {
-        "id": device.id,
-        "name": device.name,
-        "type": device.type,
-        "description": device.description,
-        "deviceIdentifier": device.device_identifier,
-        "enrolmentInfo": {
-            "id": enrolment.id,
-            "dateOfEnrolment": enrolment.date_of_enrolment,
-            "dateOfLastUpdate": enrolment.date_of_last_update,
-            "ownership": enrolment.ownership,
-            "status": enrolment.status,
-            "owner": enrolment.owner,
-        },
-        "properties": [
-            {"name": prop.name} if prop.value is None else {"name": prop.name, "value": prop.value}
-            for prop in device.properties
-        ],
-    }
-
-
-def user_devices(session: Session, username: str, start: int, length: int | None) -> Any:
-    """The devices enrolled by ``username``: a bare list, or a DataTables page when ``length`` > 0."""
+def user_devices(
+    session: Session, username: str, start: int, length: int | None
+) -> list[Device] | DevicePage:
+    """The devices enrolled by ``username``: all of them, or a DataTables page when ``length`` > 0."""
     owner_filter = Enrolment.owner == strip_prefix(username)
     query = select(Device).join(Enrolment).where(owner_filter).order_by(Device.id)
     if length is None or length <= 0:
-        return [device_object(device) for device in session.scalars(query)]
+        return list(session.scalars(query))
     total = session.scalar(select(func.count(Enrolment.id)).where(owner_filter)) or 0
-    page = session.scalars(query.offset(start).limit(length))
-    return {
-        "recordsTotal": total,
-        "recordsFiltered": total,
-        "draw": 0,
-        "data": [device_object(device) for device in page],
-    }
+    return DevicePage(total, list(session.scalars(query.offset(start).limit(length))))
 
 
 def invite_users(session: Session, config: dict[str, Any], usernames: list[str]) -> bool:
@@ -319,7 +299,7 @@ def outbox(session: Session, filters: dict[str, str]) -> Answer:
     }
     for name, value in filters.items():
         query = query.where(columns[name] == value)
-    messages = [mail.outbox_object(message) for message in session.scalars(query)]
+    messages = list(session.scalars(query))
     return Answer(
         200,
         f"All outbox messages were successfully retrieved. Obtained message count: {len(messages)}",

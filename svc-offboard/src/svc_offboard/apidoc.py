@@ -17,6 +17,12 @@ from marshmallow import Schema
 from svc_offboard import schemas, wire
 from svc_offboard.auth import Policy
 from vendorkit import endpoints
+from vendorkit.apidoc import (
+    declared_arguments,
+    declared_success,
+    without_declared_responses,
+    without_validation_response,
+)
 
 GENERIC = schemas.GenericRespSchema
 View = TypeVar("View", bound=Callable[..., Any])
@@ -93,9 +99,9 @@ def operation(
             responses[415] = _envelope("Content-type other than JSON" + (" or XML" if accepts_xml else ""))
         documented = Blueprint.doc(**doc)(view)
         # A refused field is a business failure on 200, documented there: no validation status.
-        documented._apidoc.get("arguments", {}).pop("responses", None)
+        without_validation_response(documented)
         # The success is documented above, in JSON and in XML.
-        documented._apidoc.pop("response", None)
+        without_declared_responses(documented)
         return documented
 
     return document
@@ -120,17 +126,14 @@ def _success(
 
 def _success_schema(view: Callable[..., Any]) -> Schema:
     """The schema ``@blp.response`` dumps the view's 200 answer with."""
-    declared = getattr(view, "_apidoc", {}).get("response", {}).get("responses", {}).get(200)
-    if not declared:
-        raise TypeError(
-            f"{view.__qualname__}: apidoc.operation goes above the view's @blp.response(200, ...)"
-        )
-    return declared[0]["schema"]
+    status, declared = declared_success(view)
+    if status != 200:
+        raise TypeError(f"{view.__qualname__}: Commvault answers 200, also when it refuses")
+    return declared["schema"]
 
 
 def _body_schema(view: Callable[..., Any]) -> type[schemas.RequestBody] | None:
     """The body schema ``@blp.arguments`` gave the view, if it reads a body."""
-    arguments = getattr(view, "_apidoc", {}).get("arguments", {})
     return next(
-        (argument["schema"] for argument in arguments.get("parameters", []) if argument["in"] == "json"), None
+        (argument["schema"] for argument in declared_arguments(view) if argument["in"] == "json"), None
     )

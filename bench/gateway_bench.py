@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 import yaml
+from benchlib import children, descendants, require, wrk
 
 from vendorkit.testing import free_port, wait_for_port
 
@@ -73,58 +74,12 @@ http {{
 """
 
 
-def require(binary: str) -> str:
-    path = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None)
-    if not path:
-        sys.exit(f"{binary} not found: apt-get install -y wrk nginx-light")
-    return path
-
-
-def run_wrk(url: str, duration: int, connections: int, threads: int = 2) -> dict[str, float]:
-    """wrk's throughput and latency percentiles (milliseconds) for ``url``."""
-    output = subprocess.run(
-        [require("wrk"), f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
-    for percentile in ("50", "90", "99"):
-        match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-        value, unit = float(match.group(1)), match.group(2)
-        figures[f"p{percentile}"] = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    figures["errors"] = float(non_2xx.group(1)) if non_2xx else 0.0
-    if errors:
-        figures["errors"] += sum(float(n) for n in errors.groups())
-    return figures
-
-
 def median_of(runs: list[dict]) -> dict:
     """Each figure's median over the rounds."""
     return {
         kind: {key: statistics.median(run[kind][key] for run in runs) for key in runs[0][kind]}
         for kind in ("load", "single")
     }
-
-
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it."""
-    found = [pid]
-    for child in _children(pid):
-        found.extend(descendants(child))
-    return found
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            children.extend(int(c) for c in (task / "children").read_text().split())
-        except OSError:
-            continue
-    return children
 
 
 def rss_mb(pid: int) -> float:
@@ -140,7 +95,7 @@ def rss_mb(pid: int) -> float:
 def worker_rss(process: subprocess.Popen) -> list[float]:
     """The resident memory of each serving process (the workers, or the process itself when it serves alone)."""
     pids = descendants(process.pid)
-    serving = [pid for pid in pids if not _children(pid)] or pids
+    serving = [pid for pid in pids if not children(pid)] or pids
     return [rss_mb(pid) for pid in serving]
 
 
@@ -286,19 +241,19 @@ def main() -> None:
     try:
         for target in targets:
             target.start(workdir / f"{target.label}.log")
-            run_wrk(target.url, 2, args.connections)  # warm-up: pools filled, code paths hot
+            wrk(target.url, 2, args.connections)  # warm-up: pools filled, code paths hot
         # Round after round, every target in turn (nginx just before the gateway): load
         # from elsewhere on the machine drifts during a run, and figures taken moments
         # apart, compared round by round, feel the same load.
         for _round in range(args.rounds):
             loads = {}
             for target in targets:
-                run_wrk(target.url, 1, args.connections)
-                loads[target.label] = run_wrk(target.url, args.duration, args.connections)
+                wrk(target.url, 1, args.connections)
+                loads[target.label] = wrk(target.url, args.duration, args.connections)
                 if target.process is not None and target.label != "nginx":
                     rss[target.label] = worker_rss(target.process)
             for target in targets:
-                single = run_wrk(target.url, args.duration, 1, threads=1)
+                single = wrk(target.url, args.duration, 1, threads=1)
                 rounds[target.label].append({"load": loads[target.label], "single": single})
     finally:
         for target in targets:

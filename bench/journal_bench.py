@@ -35,17 +35,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
-from gateway_bench import HERE, Target, require
-from reset_bench import percentile, start
+from benchlib import descendants, percentile, require, wrk
+from gateway_bench import HERE, Target
+from reset_bench import start
 
 from vendorkit.testing import RedisServer, ServerProcess, free_port, http_request
 
@@ -64,44 +63,22 @@ wrk.headers["Content-Type"] = "application/json"
 """
 
 
-def run_wrk(url: str, duration: int, connections: int, extra: list[str] = ()) -> dict[str, float]:
-    """wrk's throughput, p99 (ms) and errors for ``url``; ``extra`` are more wrk arguments (a script)."""
-    output = subprocess.run(
-        [require("wrk"), "-t2", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    match = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p99": float(match.group(1)) * scale,
-        "errors": (float(non_2xx.group(1)) if non_2xx else 0.0)
-        + (sum(map(float, errors.groups())) if errors else 0.0),
-    }
-
-
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time a process and its living descendants (workers, state keeper) have used so far."""
     total = 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            for child in (task / "children").read_text().split():
-                total += cpu_seconds(int(child))
-    except OSError:  # a process that ended meanwhile
-        pass
+    for process in descendants(pid):
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that ended meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
 def loaded(target: Target, duration: int, connections: int, extra: list[str]) -> dict[str, float]:
     """wrk's figures for ``target``, plus the gateway's CPU microseconds per request (robust to a busy machine)."""
     before = cpu_seconds(target.process.pid)
-    figures = run_wrk(target.url, duration, connections, extra)
+    figures = wrk(target.url, duration, connections, extra=extra)
     spent = cpu_seconds(target.process.pid) - before
     figures["cpu_us"] = spent / max(figures["rps"] * duration, 1) * 1e6
     return figures
@@ -182,7 +159,7 @@ def compare(
         kinds = {"GET": [], "POST login": ["-s", str(script)]}
         results: dict[tuple[str, str], list[dict]] = {(t.label, k): [] for t in targets for k in kinds}
         for target in targets:  # warm-up
-            run_wrk(target.url, 1, args.connections)
+            wrk(target.url, 1, args.connections)
         for _round in range(args.rounds):
             for kind, extra in kinds.items():
                 for target in targets:

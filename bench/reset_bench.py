@@ -24,12 +24,9 @@ import threading
 import time
 from pathlib import Path
 
+from benchlib import percentile
+
 from vendorkit.testing import SERVICES, PostgresServer, ServerProcess, http_request
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def timed_ms(action) -> float:

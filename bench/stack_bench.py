@@ -33,7 +33,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -46,6 +45,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from benchlib import descendants, require, wrk
 
 from vendorkit.testing import PostgresServer, free_port, http_request
 
@@ -87,22 +88,12 @@ class Figures:
     ratios: dict[str, float] = field(default_factory=dict)
 
 
-def require_wrk() -> str:
-    path = shutil.which("wrk")
-    if not path:
-        sys.exit("wrk not found: apt-get install -y wrk")
-    return path
-
-
 def run_wrk(url: str, duration: int, connections: int, header: str | None = None) -> float:
     """Requests per second wrk reaches on ``url`` (non-2xx answers make the run fail)."""
-    command = [require_wrk(), "-t1", f"-c{connections}", f"-d{duration}s", url]
-    if header:
-        command[1:1] = ["-H", header]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    if "Non-2xx" in output:
-        sys.exit(f"wrk saw error answers from {url}:\n{output}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    figures = wrk(url, duration, connections, threads=1, extra=["-H", header] if header else [])
+    if figures["non_2xx"]:
+        sys.exit(f"wrk saw {figures['non_2xx']:.0f} error answers from {url}")
+    return figures["rps"]
 
 
 def emm_token(port: int) -> str:
@@ -132,23 +123,6 @@ def measure_reads(figures: Figures, prefix: str, port: int, duration: int, conne
     figures.rps[f"{prefix} /healthz"] = statistics.median(bare)
     figures.rps[f"{prefix} auth read"] = statistics.median(authenticated)
     figures.ratios[prefix] = statistics.median(a / b for a, b in zip(authenticated, bare, strict=True))
-
-
-def descendants(root: int) -> list[int]:
-    """``root`` and every process below it."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = (entry / "stat").read_text()
-                parent = int(stat.rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(entry.name))
-    found, queue = [], [root]
-    while queue:
-        pid = queue.pop()
-        found.append(pid)
-        queue.extend(children.get(pid, []))
-    return found
 
 
 def pss_kb(pid: int) -> int:
@@ -390,7 +364,7 @@ def main() -> None:
         "--gateway-line", help="a Procfile line to start the gateway with instead of the Procfile's"
     )
     args = parser.parse_args()
-    require_wrk()
+    require("wrk")
 
     runs = [] if args.skip_baseline else [Figures("baseline (gunicorn per service)")]
     runs.append(Figures("now (Procfile)"))

@@ -73,6 +73,27 @@ REFUSALS = {
     },
 }
 
+# Faults ``POST /_gateway/faults`` refuses with a 400, and the field its message names first.
+BAD_FAULTS = [
+    ({"action": "reset"}, "route"),
+    ({"route": "nope", "action": "reset"}, "route"),
+    ({"route": "wipe"}, "action"),
+    ({"route": "wipe", "action": "explode"}, "action"),
+    ({"route": "wipe", "action": "delay"}, "delay_ms"),
+    ({"route": "wipe", "action": "delay", "delay_ms": 0}, "delay_ms"),
+    ({"route": "wipe", "action": "delay", "delay_ms": 60001}, "delay_ms"),
+    ({"route": "wipe", "action": "timeout", "delay_ms": 60001}, "delay_ms"),
+    ({"route": "wipe", "action": "delay", "delay_ms": 5, "when": "after"}, "when"),
+    ({"route": "wipe", "action": "reset", "when": "during"}, "when"),
+    ({"route": "wipe", "action": "reset", "probability": 0}, "probability"),
+    ({"route": "wipe", "action": "reset", "probability": 1.5}, "probability"),
+    ({"route": "wipe", "action": "reset", "times": 0}, "times"),
+    ({"route": "wipe", "action": "reset", "seed": "x"}, "seed"),
+    ({"route": "wipe", "action": "reset", "methods": ["FETCH"]}, "methods"),
+    ({"route": "wipe", "action": "reset", "path": "api"}, "path"),
+    ({"route": "wipe", "action": "reset", "colour": "red"}, "colour"),
+]
+
 
 @Request.application
 def echo_app(request: Request) -> Response:

@@ -41,6 +41,15 @@ def parse(*routes, **top):
         ({"routes": [route(upstreams=[UPSTREAM], timeouts={"connect": -1})]}, "routes[0].timeouts.connect"),
         ({"routes": [route(upstreams=[UPSTREAM], methods=["FETCH"])]}, "routes[0].methods"),
         ({"routes": [route(upstreams=[UPSTREAM], colour="blue")]}, "routes[0].colour"),
+        ({"routes": ["wipe"]}, "routes[0]"),
+        ({"routes": [route(upstreams=[UPSTREAM], timeouts={"write": 1})]}, "routes[0].timeouts.write"),
+        (
+            {"routes": [route(upstreams=[UPSTREAM], overrides=[{"path": "/api/v1/x", "burst": 5}])]},
+            "routes[0].overrides[0].burst",
+        ),
+        ({"routes": [route(upstreams=[UPSTREAM])], "colour": "blue"}, "colour"),
+        ({"routes": [route(upstreams=[UPSTREAM])], "admin": ["enabled"]}, "admin"),
+        ({"routes": [route(upstreams=[UPSTREAM])], "journal": {"size": 5}}, "journal.size"),
         ({"routes": [route(upstreams=[UPSTREAM])], "trusted_proxies": ["300.1.1.1"]}, "trusted_proxies[0]"),
         ({"routes": [route(upstreams=[UPSTREAM])], "on_storage_failure": "maybe"}, "on_storage_failure"),
         (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from gwsupport import counting, echo_app, route, serve
+from gwsupport import BAD_FAULTS, counting, echo_app, route, serve
 from werkzeug.wrappers import Request, Response
 
 from gateway.config import ConfigError, parse_config
@@ -314,23 +314,7 @@ def parse_default_timeout(client) -> int:
     return fault["delay_ms"]
 
 
-@pytest.mark.parametrize(
-    ("fields", "field"),
-    [
-        ({"action": "reset"}, "route"),
-        ({"route": "nope", "action": "reset"}, "route"),
-        ({"route": "wipe", "action": "explode"}, "action"),
-        ({"route": "wipe", "action": "delay"}, "delay_ms"),
-        ({"route": "wipe", "action": "delay", "delay_ms": 60001}, "delay_ms"),
-        ({"route": "wipe", "action": "delay", "delay_ms": 5, "when": "after"}, "when"),
-        ({"route": "wipe", "action": "reset", "probability": 0}, "probability"),
-        ({"route": "wipe", "action": "reset", "times": 0}, "times"),
-        ({"route": "wipe", "action": "reset", "seed": "x"}, "seed"),
-        ({"route": "wipe", "action": "reset", "methods": ["FETCH"]}, "methods"),
-        ({"route": "wipe", "action": "reset", "path": "api"}, "path"),
-        ({"route": "wipe", "action": "reset", "colour": "red"}, "colour"),
-    ],
-)
+@pytest.mark.parametrize(("fields", "field"), BAD_FAULTS)
 def test_a_bad_fault_is_400_naming_the_field(emulated, fields, field):
     _gateway, client = emulated
     response = client.post("/_gateway/faults", json=fields)

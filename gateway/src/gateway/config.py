@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from limits import RateLimitItem, parse_many
 
+from vendorkit.config import ConfigError, section
 from vendorkit.dialects import DIALECT_NAMES
 from vendorkit.netaddr import IPNetwork, parse_network
 
@@ -19,10 +20,6 @@ DEFAULT_CONFIG = Path(__file__).with_name("demo.yaml")
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 LIMIT_PERIODS = {"second", "minute", "hour", "day"}
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid; the message names the field."""
 
 
 @dataclass(frozen=True)
@@ -156,11 +153,7 @@ def _upstream(value: Any, where: str) -> str:
 
 def _route(raw: Any, index: int) -> Route:
     where = f"routes[{index}]"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping")
-    unknown = sorted(set(raw) - ROUTE_KEYS)
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown field")
+    raw = section(raw, where, ROUTE_KEYS)
     name = raw.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise ConfigError(f"{where}.name: expected a name of letters, digits, '_' or '-'")
@@ -182,9 +175,7 @@ def _route(raw: Any, index: int) -> Route:
     if not upstreams:
         raise ConfigError(f"{where}.upstreams: at least one upstream is required")
 
-    raw_timeouts = raw.get("timeouts") or {}
-    if not isinstance(raw_timeouts, dict) or set(raw_timeouts) - {"connect", "read"}:
-        raise ConfigError(f"{where}.timeouts: expected {{connect: seconds, read: seconds}}")
+    raw_timeouts = section(raw.get("timeouts"), f"{where}.timeouts", {"connect", "read"})
     timeouts = Timeouts(
         connect=_number(raw_timeouts.get("connect", 2), f"{where}.timeouts.connect"),
         read=_number(raw_timeouts.get("read", 30), f"{where}.timeouts.read"),
@@ -207,8 +198,7 @@ def _route(raw: Any, index: int) -> Route:
     overrides = []
     for position, item in enumerate(_list(raw.get("overrides"), f"{where}.overrides")):
         spot = f"{where}.overrides[{position}]"
-        if not isinstance(item, dict) or set(item) - {"path", "rate_limits"}:
-            raise ConfigError(f"{spot}: expected {{path: ..., rate_limits: [...]}}")
+        item = section(item, spot, {"path", "rate_limits"})
         path = item.get("path")
         if not isinstance(path, str) or not path.startswith("/"):
             raise ConfigError(f"{spot}.path: a path must start with '/'")
@@ -231,18 +221,6 @@ def _route(raw: Any, index: int) -> Route:
     )
 
 
-def _section(raw: Any, name: str, keys: set[str]) -> dict:
-    value = raw.get(name)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"{name}: expected a mapping")
-    unknown = sorted(set(value) - keys)
-    if unknown:
-        raise ConfigError(f"{name}.{unknown[0]}: unknown field")
-    return value
-
-
 def _secret(value: Any, where: str) -> str | None:
     if value is None or value == "":
         return None
@@ -252,15 +230,15 @@ def _secret(value: Any, where: str) -> str | None:
 
 
 def _admin(raw: Any, environ) -> AdminConfig:
-    section = _section(raw, "admin", ADMIN_KEYS)
-    enabled = section.get("enabled", False)
+    fields = section(raw.get("admin"), "admin", ADMIN_KEYS)
+    enabled = fields.get("enabled", False)
     if not isinstance(enabled, bool):
         raise ConfigError("admin.enabled: expected true or false")
-    token = environ.get("GATEWAY_ADMIN_TOKEN") or _secret(section.get("token"), "admin.token")
+    token = environ.get("GATEWAY_ADMIN_TOKEN") or _secret(fields.get("token"), "admin.token")
     service_token = environ.get("GATEWAY_SERVICE_ADMIN_TOKEN") or _secret(
-        section.get("service_token"), "admin.service_token"
+        fields.get("service_token"), "admin.service_token"
     )
-    allow = section.get("allow", DEFAULT_ADMIN_ALLOW)
+    allow = fields.get("allow", DEFAULT_ADMIN_ALLOW)
     return AdminConfig(
         enabled=enabled,
         token=token,
@@ -276,21 +254,17 @@ def _whole_number(value: Any, where: str, minimum: int) -> int:
 
 
 def _journal(raw: Any) -> JournalConfig:
-    section = _section(raw, "journal", JOURNAL_KEYS)
+    fields = section(raw.get("journal"), "journal", JOURNAL_KEYS)
     return JournalConfig(
-        capacity=_whole_number(section.get("capacity", 0), "journal.capacity", 0),
-        max_body_bytes=_whole_number(section.get("max_body_bytes", 65536), "journal.max_body_bytes", 1),
+        capacity=_whole_number(fields.get("capacity", 0), "journal.capacity", 0),
+        max_body_bytes=_whole_number(fields.get("max_body_bytes", 65536), "journal.max_body_bytes", 1),
     )
 
 
 def parse_config(raw: Any, environ: dict[str, str] | None = None) -> GatewayConfig:
     """Validate a loaded YAML document; ConfigError names the first bad field."""
     environ = os.environ if environ is None else environ
-    if not isinstance(raw, dict):
-        raise ConfigError("(top level): expected a mapping")
-    unknown = sorted(set(raw) - TOP_LEVEL)
-    if unknown:
-        raise ConfigError(f"{unknown[0]}: unknown field")
+    raw = section(raw, "", TOP_LEVEL)
     routes = tuple(_route(item, i) for i, item in enumerate(_list(raw.get("routes"), "routes")))
     if not routes:
         raise ConfigError("routes: at least one route is required")

@@ -231,20 +231,6 @@ class Journal:
         """Whether requests are kept at all."""
         return self.capacity > 0
 
-    def add(
-        self,
-        request: GatewayRequest,
-        reply: Reply,
-        client: str,
-        request_id: str,
-        duration: float,
-        upstream: str | None,
-    ) -> None:
-        """Keep one answered request (called once the reply is on its way); redacted when read."""
-        self.records.append(
-            record_of(request, reply, client, request_id, duration, upstream, self.max_body_bytes)
-        )
-
     def find(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
         """The newest entries matching every filter, at most ``filters['limit']``."""
         found = []

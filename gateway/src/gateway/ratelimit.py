@@ -19,12 +19,12 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 
+from gateway.outage import Outage
+
 log = logging.getLogger("gateway.ratelimit")
 
 # How long one request may wait on the storage before it counts as down.
 STORAGE_TIMEOUT_SECONDS = 0.25
-# How often a storage known to be down is probed in the background.
-PROBE_INTERVAL_SECONDS = 0.5
 
 
 class StorageUnavailable(RuntimeError):
@@ -54,8 +54,9 @@ class RateLimiter:
         self.remote = not storage_url.startswith("memory://")
         self._storage = None
         self._strategy: SlidingWindowCounterRateLimiter | None = None
-        self.known_down = False
-        self._probe: asyncio.Task | None = None
+        self.outage = Outage(
+            "rate-limit storage", self._reachable, timeout=STORAGE_TIMEOUT_SECONDS * 2, log=log
+        )
         # With several workers counting in memory: the state keeper's client, through which a
         # counter reset made by another worker reaches this one's counters (gateway.keeper).
         self.resets = None
@@ -80,7 +81,7 @@ class RateLimiter:
             return Decision(True)
         if self.resets is not None and self.resets.stale():
             await self.resets.catch_up(self)
-        if self.known_down:
+        if self.outage.known:
             raise StorageUnavailable("rate-limit storage is down (probing in the background)")
         strategy = self._ensure_storage()
         try:
@@ -90,7 +91,7 @@ class RateLimiter:
             else:  # counters in this process cannot stall
                 outcomes = await self._count(strategy, items, scope, key)
         except (StorageError, ConnectionError, TimeoutError, OSError) as exc:
-            self._mark_down()
+            self.outage.begin()
             raise StorageUnavailable(str(exc) or type(exc).__name__) from exc
 
         now = time.time()
@@ -143,28 +144,9 @@ class RateLimiter:
         except (StorageError, ConnectionError, TimeoutError, OSError) as exc:
             raise StorageUnavailable(str(exc) or type(exc).__name__) from exc
 
-    def _mark_down(self) -> None:
-        if self.known_down:
-            return
-        self.known_down = True
-        log.warning("rate-limit storage down; probing it every %.1f s", PROBE_INTERVAL_SECONDS)
-        self._probe = asyncio.get_running_loop().create_task(self._probe_until_up())
-
-    async def _probe_until_up(self) -> None:
-        while True:
-            await asyncio.sleep(PROBE_INTERVAL_SECONDS)
-            try:
-                async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS * 2):
-                    up = await self._storage.check()
-            except Exception:  # any failure of the probe only means: still down
-                up = False
-            if up:
-                self.known_down = False
-                self._probe = None
-                log.warning("rate-limit storage reachable again")
-                return
+    async def _reachable(self) -> bool:
+        return await self._storage.check()
 
     async def close(self) -> None:
         """Stop probing."""
-        if self._probe is not None:
-            self._probe.cancel()
+        self.outage.close()

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.faults import Fault, FaultBook, new_id, roll_key
 from gateway.journal import Journal, Record, matches, rfc3339
+from gateway.outage import Outage
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
@@ -38,7 +39,6 @@ log = logging.getLogger("gateway.state")
 REQUEST_TIMEOUT_SECONDS = 0.25
 # Admin reads move up to a whole journal: allow them more.
 ADMIN_TIMEOUT_SECONDS = 5.0
-PROBE_INTERVAL_SECONDS = 0.5
 
 
 class StateUnavailable(RuntimeError):
@@ -242,10 +242,11 @@ class RedisState:
             prefix + "fault_rolls",
         ]
         self.sequence_key = prefix + "fault_seq"
-        self.known_down = False
         self._client = None
         self._scripts: dict[str, Any] = {}
-        self._probe: asyncio.Task | None = None
+        self.outage = Outage(
+            "emulator state in Redis", self._reachable, timeout=REQUEST_TIMEOUT_SECONDS * 2, log=log
+        )
 
     def _redis(self):
         # Made on first use, inside the worker's event loop (never before the worker forks).
@@ -270,34 +271,16 @@ class RedisState:
             async with asyncio.timeout(timeout):
                 return await work(client)
         except (redis.exceptions.RedisError, ConnectionError, TimeoutError, OSError) as exc:
-            self._mark_down()
+            self.outage.begin()
             raise StateUnavailable(str(exc) or type(exc).__name__) from exc
 
-    def _mark_down(self) -> None:
-        if self.known_down:
-            return
-        self.known_down = True
-        log.warning("emulator state in Redis unreachable; probing it every %.1f s", PROBE_INTERVAL_SECONDS)
-        self._probe = asyncio.get_running_loop().create_task(self._probe_until_up())
-
-    async def _probe_until_up(self) -> None:
-        while True:
-            await asyncio.sleep(PROBE_INTERVAL_SECONDS)
-            try:
-                async with asyncio.timeout(REQUEST_TIMEOUT_SECONDS * 2):
-                    up = await self._client.ping()
-            except Exception:  # any failure of the probe only means: still down
-                up = False
-            if up:
-                self.known_down = False
-                self._probe = None
-                log.warning("emulator state in Redis reachable again")
-                return
+    async def _reachable(self) -> bool:
+        return await self._client.ping()
 
     @property
     def armed(self) -> bool:
         """Whether a fault may apply: only Redis knows, so ask it unless it is known to be down."""
-        return self.faults_possible and not self.known_down
+        return self.faults_possible and not self.outage.known
 
     async def pick(self, route: str, method: str, path: str) -> Fault | None:
         """The fault that applies (its application counted in Redis, atomically); None when none does or Redis is down."""
@@ -317,7 +300,7 @@ class RedisState:
 
     async def add(self, record: Record) -> None:
         """Keep one record, redacted before it leaves the process; dropped (and logged) when Redis is down."""
-        if self.known_down:
+        if self.outage.known:
             return
         line = _entry_line(record.entry())
         try:
@@ -415,8 +398,7 @@ class RedisState:
 
     async def close(self) -> None:
         """Stop probing and close the connections."""
-        if self._probe is not None:
-            self._probe.cancel()
+        self.outage.close()
         if self._client is not None:
             await self._client.aclose()
 

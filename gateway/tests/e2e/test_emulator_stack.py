@@ -74,6 +74,27 @@ def _ok(response: HttpResult) -> dict:
     return response.json()
 
 
+def emm_grant(base: str) -> dict:
+    """EMM's answer to the demo admin's password grant, asked through the gateway at ``base``."""
+    return _ok(
+        _form(
+            base + "/oauth2/token", {"grant_type": "password", "username": "admin", "password": "admin-demo"}
+        )
+    )
+
+
+def emm_bearer(base: str) -> dict[str, str]:
+    """The Authorization header of a new EMM admin session, through the gateway at ``base``."""
+    return {"Authorization": f"Bearer {emm_grant(base)['access_token']}"}
+
+
+def remove_kim(base: str) -> dict[str, str]:
+    """Remove EMM's demo user kim through the gateway at ``base`` (a change the state shows); the session used."""
+    bearer = emm_bearer(base)
+    assert http_request("DELETE", base + "/mdm-admin/users?username=kim", headers=bearer).status == 200
+    return bearer
+
+
 def log_in_everywhere(base: str) -> tuple[list[str], list[str]]:
     """Log in to every vendor through the gateway and use each session once: (secrets sent, tokens issued)."""
     sent, issued = [], []
@@ -105,11 +126,7 @@ def log_in_everywhere(base: str) -> tuple[list[str], list[str]]:
     auth = {"Authtoken": offboard["token"], **JSON}
     assert http_request("GET", base + "/webconsole/api/User/5", headers=auth).status == 200
 
-    emm = _ok(
-        _form(
-            base + "/oauth2/token", {"grant_type": "password", "username": "admin", "password": "admin-demo"}
-        )
-    )
+    emm = emm_grant(base)
     issued.append(emm["access_token"])
     issued += [emm[key] for key in ("refresh_token",) if emm.get(key)]
     bearer = {"Authorization": f"Bearer {emm['access_token']}"}
@@ -199,12 +216,7 @@ def emm_users(gw) -> list[str]:
 def test_a_fault_after_the_write_loses_the_answer_but_not_the_change(gw):
     base = gw.gateway.url
     assert http_request("POST", gw.url("/_gateway/reset"), json_body={"routes": ["emm"]}).status == 200
-    token = _ok(
-        _form(
-            base + "/oauth2/token", {"grant_type": "password", "username": "admin", "password": "admin-demo"}
-        )
-    )
-    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    bearer = emm_bearer(base)
     created = http_request(
         "POST",
         gw.url("/_gateway/faults"),
@@ -231,13 +243,7 @@ def test_a_fault_after_the_write_loses_the_answer_but_not_the_change(gw):
 
 def test_reset_puts_every_service_back_and_ends_sessions(gw):
     base = gw.gateway.url
-    grant = _ok(
-        _form(
-            base + "/oauth2/token", {"grant_type": "password", "username": "admin", "password": "admin-demo"}
-        )
-    )
-    bearer = {"Authorization": f"Bearer {grant['access_token']}"}
-    assert http_request("DELETE", base + "/mdm-admin/users?username=kim", headers=bearer).status == 200
+    bearer = remove_kim(base)
     before = _ok(http_request("GET", gw.url("/_gateway/state")))
 
     reset = http_request("POST", gw.url("/_gateway/reset"), json_body={"routes": ROUTES})
@@ -252,14 +258,7 @@ def test_reset_puts_every_service_back_and_ends_sessions(gw):
 def test_state_round_trips_and_a_bad_document_restores_nothing(gw):
     http_request("POST", gw.url("/_gateway/reset"), json_body={"routes": ROUTES})
     saved = _ok(http_request("GET", gw.url("/_gateway/state")))
-    base = gw.gateway.url
-    grant = _ok(
-        _form(
-            base + "/oauth2/token", {"grant_type": "password", "username": "admin", "password": "admin-demo"}
-        )
-    )
-    bearer = {"Authorization": f"Bearer {grant['access_token']}"}
-    assert http_request("DELETE", base + "/mdm-admin/users?username=kim", headers=bearer).status == 200
+    remove_kim(gw.gateway.url)
     changed = _ok(http_request("GET", gw.url("/_gateway/state")))
 
     document = {
@@ -421,13 +420,7 @@ def test_the_six_routes_of_make_run_reset_and_report_their_state_together(emulat
 def test_a_document_a_later_service_refuses_restores_nothing(gw):
     assert http_request("POST", gw.url("/_gateway/reset")).status == 200
     saved = _ok(http_request("GET", gw.url("/_gateway/state")))["routes"]
-    grant = _ok(
-        _form(
-            gw.url("/oauth2/token"), {"grant_type": "password", "username": "admin", "password": "admin-demo"}
-        )
-    )
-    bearer = {"Authorization": f"Bearer {grant['access_token']}"}
-    assert http_request("DELETE", gw.url("/mdm-admin/users?username=kim"), headers=bearer).status == 200
+    remove_kim(gw.gateway.url)
     changed = _ok(http_request("GET", gw.url("/_gateway/state")))["routes"]
 
     # Right service and schema, so the gateway writes emm's part; svc-agenda then refuses its own part.

@@ -8,12 +8,12 @@ Requests go over kept-alive connections whose serving worker is read from
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import os
 import re
 import signal
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,6 +23,7 @@ from gwsupport import route
 
 from gateway.faults import roll
 from vendorkit.testing import RedisServer, http_request
+from vendorkit.testing.concurrency import at_once
 
 pytestmark = pytest.mark.e2e
 
@@ -160,18 +161,11 @@ def test_hits_are_counted_across_workers_and_times_hold_under_concurrent_load(em
     [listed] = first.json("GET", "/_gateway/faults")[1]["faults"]
     assert listed["hits"] == 2
 
-    statuses: list[int] = []
+    def load() -> list[int]:
+        return [http_request("GET", f"{gateway.url}/api/v1/many").status for _ in range(25)]
 
-    def load() -> None:
-        for _ in range(25):
-            statuses.append(http_request("GET", f"{gateway.url}/api/v1/many").status)
-
-    threads = [threading.Thread(target=load) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert Counter(statuses) == Counter({502: 48, 200: 152})
+    statuses = Counter(status for statuses in at_once(*[load] * 8) for status in statuses)
+    assert statuses == Counter({502: 48, 200: 152})
 
 
 def test_the_journal_shows_the_requests_of_both_workers(emulator):
@@ -194,11 +188,7 @@ def test_the_journal_counts_every_request_under_concurrent_load(emulator):
         for i in range(25):
             http_request("GET", f"{gateway.url}/api/v1/many", headers={"X-Request-ID": f"load-{worker}-{i}"})
 
-    threads = [threading.Thread(target=load, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(*(functools.partial(load, worker) for worker in range(8)))
     found = first.json("GET", f"/_gateway/requests?route={name}&limit=1000")[1]
     assert found["count"] == 200
     assert {e["id"] for e in found["requests"]} == {f"load-{w}-{i}" for w in range(8) for i in range(25)}

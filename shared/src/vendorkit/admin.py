@@ -35,7 +35,7 @@ import secrets
 import threading
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -346,13 +346,18 @@ def parse_document(
     if not isinstance(given, dict):
         raise StateError("tables: expected an object of table names to lists of rows")
     by_name = {table.name: table for table in tables}
-    for name in given:
-        if name not in by_name:
-            raise StateError(f"tables: unknown table {name!r}")
-    for name in by_name:
-        if name not in given:
-            raise StateError(f"tables: table {name!r} is missing")
+    _require_exactly(given, by_name, "tables", "table")
     return {name: _parse_rows(by_name[name], given[name]) for name in by_name}
+
+
+def _require_exactly(given: Collection[str], expected: Collection[str], where: str, kind: str) -> None:
+    """StateError at ``where`` for the first name ``given`` but not ``expected``, then the first one missing."""
+    for name in given:
+        if name not in expected:
+            raise StateError(f"{where}: unknown {kind} {name!r}")
+    for name in expected:
+        if name not in given:
+            raise StateError(f"{where}: {kind} {name!r} is missing")
 
 
 def _parse_rows(table: Table, rows: Any) -> list[dict[str, Any]]:
@@ -364,12 +369,7 @@ def _parse_rows(table: Table, rows: Any) -> list[dict[str, Any]]:
         where = f"tables.{table.name}[{index}]"
         if not isinstance(row, dict):
             raise StateError(f"{where}: expected an object of column values")
-        for name in row:
-            if name not in names:
-                raise StateError(f"{where}: unknown column {name!r}")
-        for name in names:
-            if name not in row:
-                raise StateError(f"{where}: column {name!r} is missing")
+        _require_exactly(row, names, where, "column")
         parsed.append(
             {
                 column.name: decode_value(column, row[column.name], f"{where}.{column.name}")

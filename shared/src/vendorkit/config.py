@@ -1,9 +1,9 @@
-"""Settings from the environment, with the production guard of the deployment contract."""
+"""Settings from the environment, with the production guard of the deployment contract; YAML sections checked."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from vendorkit.netaddr import IPNetwork, parse_networks
@@ -37,6 +37,25 @@ def networks(settings: Mapping[str, Any], name: str) -> tuple[IPNetwork, ...]:
         return parse_networks(settings[name])
     except ValueError as exc:
         raise ConfigError(f"{name}: {exc}") from None
+
+
+def section(value: Any, where: str, fields: Collection[str]) -> dict[str, Any]:
+    """``value``, one mapping of a YAML configuration file, holding no field but ``fields``.
+
+    A section left out or left empty (YAML null) is the empty mapping.
+    ConfigError names the place: ``where`` for anything but a mapping, and
+    ``where.field`` for the first field it does not know (``where`` is empty
+    at the top level of the file).
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where or '(top level)'}: expected a mapping")
+    for name in value:
+        if name not in fields:
+            place = f"{where}.{name}" if where else str(name)
+            raise ConfigError(f"{place}: unknown field (expected one of {', '.join(sorted(fields))})")
+    return value
 
 
 def _coerce(name: str, raw: str, default: Any) -> Any:

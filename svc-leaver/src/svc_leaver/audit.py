@@ -29,9 +29,19 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def rfc3339(moment: datetime) -> str:
+    """A UTC time (naive, as the database keeps it, or aware) as RFC 3339 text with milliseconds.
+
+    For example ``2026-12-02T10:00:00.123Z``: the one form of every time the API shows.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"
+
+
 def rfc3339_now() -> str:
-    """Now as RFC 3339 UTC text with milliseconds, e.g. ``2026-12-02T10:00:00.123Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Now as RFC 3339 UTC text with milliseconds."""
+    return rfc3339(datetime.now(UTC))
 
 
 def chain_hash(prev_hash: str, event_without_hash: dict[str, Any]) -> str:

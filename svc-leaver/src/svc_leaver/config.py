@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from vendorkit.config import ConfigError, load_settings
+from vendorkit.config import ConfigError, load_settings, section
 
 SERVICE = "svc-leaver"
 
@@ -85,27 +85,15 @@ class LeaverConfig:
     timeouts: Timeouts
 
 
-def _mapping(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected a mapping")
-    return value
-
-
-def _no_unknown(section: dict[str, Any], allowed: set[str], where: str) -> None:
-    for key in section:
-        if key not in allowed:
-            raise ConfigError(f"{where}.{key}: unknown field (expected one of {', '.join(sorted(allowed))})")
-
-
-def _text(section: dict[str, Any], key: str, where: str) -> str:
-    value = section.get(key)
+def _text(fields: dict[str, Any], key: str, where: str) -> str:
+    value = fields.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}.{key}: required, a non-empty string")
     return value
 
 
-def _number(section: dict[str, Any], key: str, where: str, default: float, *, integer: bool, minimum: float):
-    value = section.get(key, default)
+def _number(fields: dict[str, Any], key: str, where: str, default: float, *, integer: bool, minimum: float):
+    value = fields.get(key, default)
     valid_type = isinstance(value, int) if integer else isinstance(value, int | float)
     if isinstance(value, bool) or not valid_type or not math.isfinite(value) or value < minimum:
         kind = "an integer" if integer else "a number"
@@ -115,15 +103,14 @@ def _number(section: dict[str, Any], key: str, where: str, default: float, *, in
 
 def _target(name: str, raw: Any, environ: Mapping[str, str]) -> TargetConfig:
     where = f"targets.{name}"
-    section = _mapping(raw, where)
     secret_field = SECRET_FIELD[name]
-    _no_unknown(section, {"base_url", "username", secret_field}, where)
-    base_url = _text(section, "base_url", where)
+    fields = section(raw, where, {"base_url", "username", secret_field})
+    base_url = _text(fields, "base_url", where)
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where}.base_url: expected an http:// or https:// URL, got {base_url!r}")
-    username = _text(section, "username", where)
-    secret_env = _text(section, secret_field, where)
+    username = _text(fields, "username", where)
+    secret_env = _text(fields, secret_field, where)
     secret = environ.get(secret_env)
     if not secret:
         raise ConfigError(f"{where}.{secret_field}: environment variable {secret_env} is not set")
@@ -133,20 +120,15 @@ def _target(name: str, raw: Any, environ: Mapping[str, str]) -> TargetConfig:
 def parse_leaver_config(document: Any, environ: Mapping[str, str] | None = None) -> LeaverConfig:
     """A validated LeaverConfig from the parsed YAML ``document``; ConfigError names the bad field."""
     environ = os.environ if environ is None else environ
-    root = _mapping(document, "configuration")
-    _no_unknown(root, {"targets", "retry", "timeouts"}, "configuration")
-    targets_section = _mapping(root.get("targets"), "targets")
+    root = section(document, "configuration", {"targets", "retry", "timeouts"})
+    targets_section = section(root.get("targets"), "targets", TARGETS)
     if not targets_section:
         raise ConfigError("targets: at least one target is required")
-    for name in targets_section:
-        if name not in TARGETS:
-            raise ConfigError(f"targets.{name}: unknown target (expected one of {', '.join(TARGETS)})")
     targets = {
         name: _target(name, targets_section[name], environ) for name in TARGETS if name in targets_section
     }
 
-    retry_section = _mapping(root.get("retry", {}), "retry")
-    _no_unknown(retry_section, {"attempts", "base_delay_ms", "max_delay_ms"}, "retry")
+    retry_section = section(root.get("retry"), "retry", {"attempts", "base_delay_ms", "max_delay_ms"})
     defaults = RetryPolicy()
     retry = RetryPolicy(
         attempts=_number(retry_section, "attempts", "retry", defaults.attempts, integer=True, minimum=1),
@@ -160,8 +142,7 @@ def parse_leaver_config(document: Any, environ: Mapping[str, str] | None = None)
     if retry.max_delay_ms < retry.base_delay_ms:
         raise ConfigError("retry.max_delay_ms: must not be less than retry.base_delay_ms")
 
-    timeout_section = _mapping(root.get("timeouts", {}), "timeouts")
-    _no_unknown(timeout_section, {"connect", "read"}, "timeouts")
+    timeout_section = section(root.get("timeouts"), "timeouts", {"connect", "read"})
     timeouts = Timeouts(
         connect=_number(timeout_section, "connect", "timeouts", 2.0, integer=False, minimum=0.001),
         read=_number(timeout_section, "read", "timeouts", 30.0, integer=False, minimum=0.001),

@@ -6,7 +6,6 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -20,13 +19,6 @@ from svc_leaver.models import IdempotencyKey, Run, Target
 from svc_leaver.runner import utc_now
 
 
-def rfc3339(moment: datetime | None) -> str | None:
-    """A naive UTC datetime as RFC 3339 text (``...Z``), or None."""
-    if moment is None:
-        return None
-    return moment.isoformat(timespec="milliseconds") + "Z"
-
-
 def run_view(run: Run) -> dict[str, Any]:
     """A run as the API shows it."""
     return {
@@ -34,8 +26,8 @@ def run_view(run: Run) -> dict[str, Any]:
         "person": run.person,
         "dry_run": run.dry_run,
         "status": run.status,
-        "created": rfc3339(run.created),
-        "finished": rfc3339(run.finished),
+        "created": audit.rfc3339(run.created),
+        "finished": audit.rfc3339(run.finished) if run.finished else None,
         "targets": {
             target.name: {
                 "account": target.account,

@@ -23,7 +23,7 @@ import yaml
 
 from svc_leaver.config import TARGETS
 from svc_leaver.testing import Vendors
-from vendorkit.testing import ServerProcess
+from vendorkit.testing import LEAVER_SECRETS, ServerProcess
 
 from .sessionproxy import SessionProxy
 
@@ -37,12 +37,22 @@ SERVICE_OF = {
     "wso2": ("emm", "wso2", ""),
     "aktion": ("agenda", "aktion", "/AktionNEXT/API"),
 }
-SECRETS = {
-    "LEAVER_GROMMUNIO_PASSWORD": "admin-demo",
-    "LEAVER_DNL_PASSWORD": "admin-demo",
-    "LEAVER_COMMVAULT_PASSWORD": "admin-demo",
-    "LEAVER_WSO2_PASSWORD": "admin-demo",
-    "LEAVER_AKTION_API_KEY": "api-demo-key",
+# What ``Vendors.presence`` shows of a person created with two devices once offboarded:
+# both phones pending wipe at grommunio, the account gone everywhere else.
+OFFBOARDED = {
+    "grommunio": [2, 2],
+    "dnl": False,
+    "commvault": False,
+    "wso2": False,
+    "aktion": False,
+}
+# Each target's removal request as the gateway journals it: method and path prefix.
+REMOVALS = {
+    "grommunio": ("POST", "/api/v1/service/wipe/"),
+    "dnl": ("DELETE", "/v1/user/all"),
+    "commvault": ("POST", "/webconsole/api/User/Offboard"),
+    "wso2": ("DELETE", "/mdm-admin/users"),
+    "aktion": ("POST", "/AktionNEXT/API/user/remove"),
 }
 _instances = itertools.count(1)
 
@@ -208,7 +218,7 @@ def start_leaver(stack, redis_server, tmp_path: Path, config: dict, **env: str) 
             "LEAVER_QUEUE_URL": redis_server.url,
             "LEAVER_QUEUE_NAME": instance,
             "ADMIN_API": "1",
-            **SECRETS,
+            **LEAVER_SECRETS,
             **env,
         },
         log_path=tmp_path / f"{instance}.log",

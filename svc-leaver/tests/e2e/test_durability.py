@@ -11,17 +11,9 @@ import pytest
 from svc_leaver.config import TARGETS
 from vendorkit.testing import RedisServer
 
-from .conftest import QueueWorker, leaver_config, start_leaver
+from .conftest import OFFBOARDED, REMOVALS, QueueWorker, leaver_config, start_leaver
 
 pytestmark = pytest.mark.e2e
-
-REMOVALS = {
-    "grommunio": ("POST", "/api/v1/service/wipe/"),
-    "dnl": ("DELETE", "/v1/user/all"),
-    "commvault": ("POST", "/webconsole/api/User/Offboard"),
-    "wso2": ("DELETE", "/mdm-admin/users"),
-    "aktion": ("POST", "/AktionNEXT/API/user/remove"),
-}
 
 
 @pytest.fixture
@@ -53,13 +45,7 @@ def test_a_run_killed_mid_flight_resumes_and_nothing_is_offboarded_twice(short_l
     assert all(target["status"] == "running" for target in run["targets"].values())
     time.sleep(0.5)  # the removals, counted, are on their way and done at the vendors
     leaver.process.kill()
-    assert vendors.presence(accounts) == {
-        "grommunio": [2, 2],
-        "dnl": False,
-        "commvault": False,
-        "wso2": False,
-        "aktion": False,
-    }
+    assert vendors.presence(accounts) == OFFBOARDED
 
     leaver.process.start()
     run = leaver.wait(run_id, timeout=30)
@@ -191,13 +177,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_completes_once_per_targ
         target = run["targets"][name]
         # The dead worker's removal counts; the new worker sent one more.
         assert (target["status"], target["attempts"]) == ("done", 2), (name, target)
-    assert vendors.presence(accounts) == {
-        "grommunio": [2, 2],
-        "dnl": False,
-        "commvault": False,
-        "wso2": False,
-        "aktion": False,
-    }
+    assert vendors.presence(accounts) == OFFBOARDED
 
     # The gateway's journal: each vendor carried out this person's removal exactly once.
     for name in TARGETS:

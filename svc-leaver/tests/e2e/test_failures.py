@@ -17,6 +17,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from .conftest import REMOVALS
+
 pytestmark = pytest.mark.e2e
 
 
@@ -73,15 +75,6 @@ def test_a_retry_after_beyond_60_seconds_fails_the_target(faulty_leaver, faults,
     assert (run["status"], target["status"], target["attempts"]) == ("failed", "failed", 1)
     assert target["vendor"]["status"] == 429
     assert "Retry-After" in target["detail"]
-
-
-REMOVALS = {
-    "grommunio": ("POST", "/api/v1/service/wipe/"),
-    "dnl": ("DELETE", "/v1/user/all"),
-    "commvault": ("POST", "/webconsole/api/User/Offboard"),
-    "wso2": ("DELETE", "/mdm-admin/users"),
-    "aktion": ("POST", "/AktionNEXT/API/user/remove"),
-}
 
 
 @pytest.mark.parametrize("action", ["unavailable", "reset"])

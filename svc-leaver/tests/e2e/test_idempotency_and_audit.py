@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import threading
 import uuid
 
 import psycopg
 import pytest
+
+from vendorkit.testing import LEAVER_SECRETS
+from vendorkit.testing.concurrency import at_once
 
 from .test_cli import leaver_command
 
 pytestmark = pytest.mark.e2e
 
 ZEROS = "0" * 64
-SECRETS = ("admin-demo", "api-demo-key")
+# What svc-leaver logs in to the vendors with (passwords, an API key): never shown or logged.
+SECRETS = set(LEAVER_SECRETS.values())
 
 
 def key() -> str:
@@ -88,18 +92,8 @@ def test_two_requests_with_one_key_arriving_together_create_one_run(leaver, vend
     accounts = vendors.create_person(devices=0)
     headers = {"Idempotency-Key": key()}
     body = {"person": "E-race", "accounts": accounts}
-    answers = []
-    barrier = threading.Barrier(4)
-
-    def send():
-        barrier.wait()
-        answers.append(leaver.request("POST", "/leaver/v1/runs", json=body, headers=headers))
-
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    send = functools.partial(leaver.request, "POST", "/leaver/v1/runs", json=body, headers=headers)
+    answers = at_once(*[send] * 4)
     assert sorted(answer.status_code for answer in answers) == [200, 200, 200, 202]
     assert len({answer.json()["id"] for answer in answers}) == 1
     run = leaver.wait(answers[0].json()["id"])

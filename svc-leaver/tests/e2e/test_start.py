@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from vendorkit.testing import ServerProcess, free_port
+from vendorkit.testing import LEAVER_SECRETS, ServerProcess, free_port
 
-from .conftest import SECRETS, leaver_config, start_leaver
+from .conftest import leaver_config, start_leaver
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,7 @@ def start_failure(stack, tmp_path, config: dict | None, **env: str) -> str:
     environment = {
         "DATABASE_URL": stack.postgres.create_database("leaver_refused"),
         "DEMO_DATA": "1",
-        **SECRETS,
+        **LEAVER_SECRETS,
         **env,
     }
     if config is not None:

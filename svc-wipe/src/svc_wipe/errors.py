@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import Flask
 from werkzeug.wrappers import Response
 
 from vendorkit.dialects import grommunio
@@ -36,8 +35,3 @@ def access_denied(reason: str = INSUFFICIENT_PERMISSIONS) -> ApiError:
 def not_logged_in(reason: str) -> ApiError:
     """401 of the endpoints that require a login."""
     return ApiError(401, "Access denied", error=reason)
-
-
-def register(app: Flask) -> None:
-    """Answer ``ApiError`` in the grommunio envelope."""
-    app.register_error_handler(ApiError, lambda error: error.response())

@@ -13,6 +13,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from svc_wipe.errors import ApiError, bad_request
 from svc_wipe.models import DEVICE_ID_MAX, REMOTE_IP_MAX, USERNAME_MAX
 from vendorkit import bodies
+from vendorkit.apidoc import declared_arguments
 from vendorkit.endpoints import Endpoint
 from vendorkit.web import media_type
 
@@ -178,9 +179,8 @@ def valid_input(endpoint: Endpoint | None) -> None:
     view_class = current_app.view_functions[request.url_rule.endpoint].view_class
     handler = getattr(view_class, request.method.lower(), None) or view_class.get  # HEAD is GET's
     parser = current_app.blueprints[request.blueprint].ARGUMENTS_PARSER
-    # flask-smorest keeps each @blp.arguments declaration with its view, to document it.
-    declared = getattr(handler, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    for argument in reversed(declared):  # the outermost decorator's first, as the view reads them
+    # The outermost decorator's first, as the view reads them.
+    for argument in reversed(declared_arguments(handler)):
         parser.parse(argument["schema"], location=argument["in"])
 
 

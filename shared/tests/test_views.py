@@ -81,6 +81,18 @@ def test_an_operation_below_declare_is_refused_naming_the_view():
                 return {"name": "chair"}
 
 
+def test_an_operation_without_its_response_is_refused_naming_the_view():
+    with pytest.raises(
+        TypeError, match=r"\.Things\.get: apidoc\.operation goes above the view's @blp\.response"
+    ):
+
+        class Things(MethodView):
+            @operation
+            @declare("admin")
+            def get(self):
+                return {"name": "chair"}
+
+
 # -- vendorkit.web.VendorJSON: what views return, in the dialect's bytes and media type ---------
 
 # Keys out of alphabetical order, text outside ASCII and nulls: what a sorting or escaping encoder changes.

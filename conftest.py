@@ -1,4 +1,4 @@
-"""Load the project's end-to-end fixtures (postgres, redis_server, stack) for every test folder."""
+"""Load the project's end-to-end fixtures (postgres, redis_server, stack) and its e2e marking rule for every test folder."""
 
 # The gateway's folder and its import package share the name ``gateway``. Import
 # the real package first, so that pytest's importlib mode, when it loads

@@ -23,8 +23,6 @@ from vendorkit import db
 from vendorkit.testing.openapi import find_route, openapi_document, operations
 from vendorkit.xmlsafe import parse_xml
 
-pytestmark = pytest.mark.e2e
-
 # Bigger than every service's body limit (the largest, the shared default, is 10 MiB).
 OVERLONG = 11 * 1024 * 1024
 DEEP = 10_000

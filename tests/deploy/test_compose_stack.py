@@ -49,8 +49,6 @@ from werkzeug.test import Client
 
 from vendorkit.testing import RedisServer, ServerProcess, free_port, http_request
 
-pytestmark = pytest.mark.e2e
-
 NEW_ENV = REPO_ROOT / "deploy" / "compose" / "new-env.py"
 # The variables that would make a process read something other than what compose gives it.
 OUTER_SETTINGS = (

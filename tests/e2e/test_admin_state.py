@@ -21,8 +21,6 @@ import sqlalchemy
 
 from vendorkit.testing import SERVICES, HttpResult, ServerProcess, http_request
 
-pytestmark = pytest.mark.e2e
-
 ADMIN_TOKEN = "e2e-admin-token"
 AUTHORIZED = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 JSON = {"Accept": "application/json"}

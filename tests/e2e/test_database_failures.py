@@ -27,8 +27,6 @@ import pytest
 from vendorkit import db
 from vendorkit.testing import HttpResult, PostgresServer, ServerProcess, http_request
 
-pytestmark = pytest.mark.e2e
-
 READERS_PER_SERVICE = 3
 RECOVERY_SECONDS = 1.0
 AKTION_DB_FAILURE = 7

@@ -18,8 +18,6 @@ import pytest
 from vendorkit.testing import HttpResult, http_request
 from vendorkit.testing.openapi import check_response
 
-pytestmark = pytest.mark.e2e
-
 
 @dataclass(frozen=True)
 class Operation:

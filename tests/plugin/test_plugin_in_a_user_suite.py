@@ -7,7 +7,6 @@ import textwrap
 import pytest
 import requests
 
-pytestmark = pytest.mark.e2e
 pytest_plugins = ["pytester"]
 
 # A user's own Commvault client, and the tests they write for it with the plugin.
@@ -86,6 +85,7 @@ def user_suite(pytester):
     return pytester
 
 
+@pytest.mark.e2e
 def test_a_user_suite_starts_its_own_stack_and_stops_it(user_suite, monkeypatch):
     monkeypatch.delenv("VENDOR_STACK_URL", raising=False)
     result = user_suite.runpytest("-p", "no:cacheprovider")

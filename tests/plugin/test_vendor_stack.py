@@ -14,8 +14,6 @@ import requests
 import vendorkit.pytest_plugin
 from vendorkit.pytest_plugin import VENDOR_SERVICES, VendorStackError, launch_vendor_stack
 
-pytestmark = pytest.mark.e2e
-
 
 def emm_session(url: str) -> requests.Session:
     """A session logged in to the WSO2 EMM demo as admin."""
@@ -128,6 +126,7 @@ def _process_groups() -> dict[int, int]:
     return groups
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
 def test_stopping_a_launched_stack_leaves_no_process_behind():
     with launch_vendor_stack() as stack:
@@ -152,6 +151,7 @@ def test_the_plugin_is_registered_through_the_pytest11_entry_point():
     assert entry.load() is vendorkit.pytest_plugin
 
 
+@pytest.mark.e2e
 def test_a_launched_stack_has_fresh_sqlite_databases_with_demo_data_and_admin_on():
     started = time.monotonic()
     with launch_vendor_stack() as stack:

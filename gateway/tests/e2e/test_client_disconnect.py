@@ -16,8 +16,6 @@ from gwsupport import counting, echo_app, route, serve
 
 from vendorkit.testing import http_request
 
-pytestmark = pytest.mark.e2e
-
 ADMIN = {"admin": {"enabled": True, "allow": ["127.0.0.1/32"]}, "journal": {"capacity": 100}}
 
 

@@ -31,8 +31,6 @@ from gateway.config import load_config
 from vendorkit.dialects import Refusal, get_dialect
 from vendorkit.testing import HttpResult, ServerProcess, free_port, http_request
 
-pytestmark = pytest.mark.e2e
-
 ADMIN_PATHS = (
     ("GET", "/_gateway/requests"),
     ("DELETE", "/_gateway/requests"),

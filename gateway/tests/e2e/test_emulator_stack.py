@@ -13,8 +13,6 @@ import pytest
 
 from vendorkit.testing import HttpResult, ServerProcess, free_port, http_request
 
-pytestmark = pytest.mark.e2e
-
 ROUTES = ["wipe", "bulkuser", "offboard", "emm", "agenda"]
 JSON = {"Accept": "application/json", "Content-Type": "application/json"}
 

@@ -5,13 +5,10 @@ import subprocess
 import sys
 import time
 
-import pytest
 import yaml
 from gwsupport import route
 
 from vendorkit.testing import RedisServer, http_request
-
-pytestmark = pytest.mark.e2e
 
 
 def test_two_gateway_processes_share_one_redis_budget(gateways, echo, redis_server):

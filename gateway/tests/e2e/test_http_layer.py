@@ -15,8 +15,6 @@ from gwsupport import route
 
 from vendorkit.testing import RedisServer, http_request
 
-pytestmark = pytest.mark.e2e
-
 # The gateway's header and body read timeouts, and some slack for a loaded machine.
 READ_TIMEOUT = 5.0
 SLACK = 3.0

@@ -25,8 +25,6 @@ from gateway.faults import roll
 from vendorkit.testing import RedisServer, http_request
 from vendorkit.testing.concurrency import at_once
 
-pytestmark = pytest.mark.e2e
-
 ADMIN = {"admin": {"enabled": True, "allow": ["127.0.0.1/32"]}, "journal": {"capacity": 1000}}
 
 

@@ -19,8 +19,6 @@ from vendorkit.testing.concurrency import at_once
 
 from .conftest import api_request
 
-pytestmark = pytest.mark.e2e
-
 API = "/AktionNEXT/API"
 OK = "Processed with result: ExecOK"
 BINDING = "Entry parameter missing or parameter bindigs failed"

@@ -39,7 +39,7 @@ from vendorkit.testing.fuzz import EveryOperationThroughGateway
 
 from .conftest import API
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 

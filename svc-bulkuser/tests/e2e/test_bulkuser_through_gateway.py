@@ -16,8 +16,6 @@ from sqlalchemy import create_engine, text
 
 from vendorkit.testing.concurrency import at_once
 
-pytestmark = pytest.mark.e2e
-
 MISSING = (
     b'{"error_type": "unauthenticated_error", "success": false, "error": '
     b'{"message": "No header X-Auth-Token present", "code": 110, "reason": "auth_token_not_provided"}}'

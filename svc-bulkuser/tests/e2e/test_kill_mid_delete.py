@@ -9,8 +9,6 @@ import pytest
 
 from vendorkit.testing import ServerProcess, http_request
 
-pytestmark = pytest.mark.e2e
-
 SLICE = 200_000
 ROLE = 77
 

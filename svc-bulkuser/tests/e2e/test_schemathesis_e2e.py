@@ -22,7 +22,7 @@ import pytest
 from vendorkit.testing import http_request
 from vendorkit.testing.fuzz import EveryOperationThroughGateway, refusing_vendor_checks
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 class TestSchemathesis(EveryOperationThroughGateway):

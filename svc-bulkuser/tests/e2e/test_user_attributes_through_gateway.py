@@ -1,9 +1,5 @@
 """The product's other user attributes through the gateway, on PostgreSQL."""
 
-import pytest
-
-pytestmark = pytest.mark.e2e
-
 
 def test_user_attributes_through_the_gateway(api, admin_token, create):
     own = api("GET", "/v1/user", token=admin_token)

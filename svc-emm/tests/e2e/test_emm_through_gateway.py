@@ -10,8 +10,6 @@ import pytest
 
 from vendorkit.testing.concurrency import at_once
 
-pytestmark = pytest.mark.e2e
-
 UNAUTHORIZED = {"statusCode": 401, "messageFromServer": "Failed to authorize incoming request"}
 KIM = {"username": "kim", "firstname": "Kim", "lastname": "Bar", "emailAddress": "kim@gmail.com"}
 JIM = {"username": "jim", "firstname": "Jim", "lastname": "Bar", "emailAddress": "jim@gmail.com"}

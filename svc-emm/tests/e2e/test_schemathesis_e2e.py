@@ -25,7 +25,7 @@ from hypothesis import assume
 from vendorkit.testing import http_request
 from vendorkit.testing.fuzz import EveryOperationThroughGateway, RenewingLogin, refusing_vendor_checks
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 # Operations that may set a password: generated data must not lock the admin out of the run.
 PASSWORD_SETTERS = ("/mdm-admin/users", "/mdm-admin/users/reset-password")

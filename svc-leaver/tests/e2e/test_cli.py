@@ -12,8 +12,6 @@ from vendorkit.testing import free_port
 
 from .conftest import TOKEN
 
-pytestmark = pytest.mark.e2e
-
 LEAVER = [sys.executable, "-m", "svc_leaver.cli"]
 
 

@@ -13,8 +13,6 @@ from vendorkit.testing import RedisServer
 
 from .conftest import OFFBOARDED, REMOVALS, QueueWorker, leaver_config, start_leaver
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture
 def short_lease_leaver(stack, redis_server, gateway, tmp_path):

@@ -19,8 +19,6 @@ import pytest
 
 from .conftest import REMOVALS
 
-pytestmark = pytest.mark.e2e
-
 
 def events_of(leaver, run_id: str, target: str, event_type: str) -> list[dict]:
     return [e for e in leaver.audit(run_id) if e["target"] == target and e["type"] == event_type]

@@ -15,8 +15,6 @@ from vendorkit.testing.concurrency import at_once
 
 from .test_cli import leaver_command
 
-pytestmark = pytest.mark.e2e
-
 ZEROS = "0" * 64
 # What svc-leaver logs in to the vendors with (passwords, an API key): never shown or logged.
 SECRETS = set(LEAVER_SECRETS.values())

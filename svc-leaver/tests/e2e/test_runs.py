@@ -12,8 +12,6 @@ from svc_leaver.config import TARGETS
 
 from .conftest import OFFBOARDED
 
-pytestmark = pytest.mark.e2e
-
 
 def test_a_run_offboards_the_person_from_all_five_vendors(leaver, vendors):
     accounts = vendors.create_person(devices=2)

@@ -10,8 +10,6 @@ from vendorkit.testing import LEAVER_SECRETS, ServerProcess, free_port
 
 from .conftest import leaver_config, start_leaver
 
-pytestmark = pytest.mark.e2e
-
 
 def start_failure(stack, tmp_path, config: dict | None, **env: str) -> str:
     """Start svc-leaver with ``config`` and ``env``; it must refuse to start. Its log."""

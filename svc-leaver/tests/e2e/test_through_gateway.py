@@ -11,8 +11,6 @@ from svc_leaver.testing import Vendors
 
 from .test_cli import leaver_command
 
-pytestmark = pytest.mark.e2e
-
 AUTH = {"Authorization": "Bearer leaver-demo-token"}
 VENDOR_ROUTES = ("wipe", "bulkuser", "offboard", "emm", "agenda")
 WIPE_PENDING = 2  # grommunio's device status after a wipe was requested

@@ -21,8 +21,6 @@ from cvpysdk.exception import SDKException
 from vendorkit.security import hash_token
 from vendorkit.testing.openapi import check_response
 
-pytestmark = pytest.mark.e2e
-
 SANDBOX_FS = 31
 
 

@@ -10,8 +10,6 @@ import pytest
 from vendorkit.testing.concurrency import at_once
 from vendorkit.xmlsafe import parse_xml
 
-pytestmark = pytest.mark.e2e
-
 XML = {"Content-Type": "application/xml", "Accept": "application/xml"}
 ACCESS_DENIED = {"errorCode": 5, "errorMessage": "Access denied"}
 UNSUPPORTED = "Unsupported Content-type: use application/json or application/xml"

@@ -25,7 +25,7 @@ from vendorkit.testing.fuzz import EveryOperationThroughGateway, RenewingLogin
 
 from .conftest import API, b64
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 class TestSchemathesis(EveryOperationThroughGateway):

@@ -26,7 +26,7 @@ from vendorkit.testing.fuzz import EveryOperationThroughGateway, refusing_vendor
 
 from .conftest import Login
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 class TestSchemathesis(EveryOperationThroughGateway):

@@ -1,9 +1,5 @@
 """The synced-device fields and the profile's realName through the gateway, on PostgreSQL."""
 
-import pytest
-
-pytestmark = pytest.mark.e2e
-
 OTHER_HOST = "127.0.0.2"  # not a policy host: the administrator's own machine
 
 

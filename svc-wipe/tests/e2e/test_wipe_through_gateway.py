@@ -14,8 +14,6 @@ from vendorkit.db import make_engine
 from vendorkit.testing import PostgresServer, ServerProcess, http_request
 from vendorkit.testing.concurrency import at_once
 
-pytestmark = pytest.mark.e2e
-
 OTHER_HOST = "127.0.0.2"
 SUCCESS = {"message": "Success."}
 NO_TOKEN = {"message": "Access denied: No token provided"}

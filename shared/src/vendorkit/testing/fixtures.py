@@ -1,4 +1,4 @@
-"""pytest fixtures for end-to-end tests; the root conftest loads this plugin."""
+"""pytest fixtures for end-to-end tests, and the rule marking those tests ``e2e``; the root conftest loads this plugin."""
 
 from __future__ import annotations
 
@@ -7,6 +7,30 @@ from collections.abc import Iterator
 import pytest
 
 from vendorkit.testing import DEMO_SECRETS, PostgresServer, RedisServer, Stack, quick_password_hashing
+
+E2E_FOLDER = "e2e"
+# The fixtures that start processes: this plugin's, and the emulator plugin's
+# vendor_stack (which ``vendors`` builds on). A test using one, even through
+# another fixture, is end-to-end.
+PROCESS_FIXTURES = frozenset({"postgres", "redis_server", "stack", "vendor_stack"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by mark
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``e2e`` every test in an ``e2e`` folder and every test using a fixture that starts processes.
+
+    The one rule behind ``make test-fast`` (``-m "not e2e"``). A test outside an ``e2e``
+    folder that starts processes in its own body, which no fixture shows, carries
+    ``@pytest.mark.e2e`` itself.
+    """
+    for item in items:
+        folders = (
+            item.path.parent.relative_to(config.rootpath).parts
+            if item.path.is_relative_to(config.rootpath)
+            else ()
+        )
+        if E2E_FOLDER in folders or PROCESS_FIXTURES.intersection(item.fixturenames):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

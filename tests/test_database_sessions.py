@@ -149,6 +149,9 @@ def test_concurrent_reads_on_sqlite_reuse_the_pooled_connections(emm):
 
 
 def test_the_pool_holds_a_connection_per_request_thread(monkeypatch, tmp_path):
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
     monkeypatch.setenv("SERVE_THREADS", "12")
     assert db.make_engine(f"sqlite:///{tmp_path / 'x.db'}").pool.size() == 12
     assert db.make_engine("postgresql+psycopg://nobody@127.0.0.1/nothing").pool.size() == 12
+    monkeypatch.setenv("GUNICORN_THREADS", "16")  # both servers' settings in one environment: the larger
+    assert db.make_engine("postgresql+psycopg://nobody@127.0.0.1/nothing").pool.size() == 16

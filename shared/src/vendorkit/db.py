@@ -107,12 +107,16 @@ def make_engine(url: str, **options) -> Engine:
 
 
 def request_threads() -> int:
-    """How many request threads this process serves with: SERVE_THREADS (waitress) or GUNICORN_THREADS, 8 by default."""
-    for name in ("SERVE_THREADS", "GUNICORN_THREADS"):
-        value = os.environ.get(name, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return 8
+    """How many request threads this process serves with: SERVE_THREADS (waitress) or GUNICORN_THREADS, 8 by default.
+
+    Where both are set (an image's environment names both servers' settings), the larger.
+    """
+    counts = [
+        int(value)
+        for name in ("SERVE_THREADS", "GUNICORN_THREADS")
+        if (value := os.environ.get(name, "")).isdigit()
+    ]
+    return max((count for count in counts if count > 0), default=8)
 
 
 def _ping_idle_connections(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> None:

@@ -24,7 +24,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from vendorkit import db
 from vendorkit.testing import HttpResult, PostgresServer, ServerProcess, http_request
 
 READERS_PER_SERVICE = 3
@@ -307,7 +306,7 @@ def test_a_busy_service_reads_on_its_pooled_connections_without_opening_new_ones
     # a connection, so a pool smaller than that opened and closed one per request (a backend forked each).
     running = services["emm"]
     assert running.read().status == 200
-    threads = db.request_threads()
+    threads = running.process.threads  # the server's SERVE_THREADS, and so its pool's size
     with ThreadPoolExecutor(threads) as pool:
         before = sessions_opened(cluster, "outage_emm")
         statuses = list(pool.map(lambda _: running.read().status, range(threads * 60)))

@@ -292,6 +292,16 @@ def test_no_log_line_holds_a_secret_the_clients_sent(services):
             assert secret not in log, f"{name}'s log holds a secret"
 
 
+def wait_for_session(cluster: PostgresServer, application_name: str, timeout: float = 10) -> None:
+    """Wait until a connection that names itself ``application_name`` is open."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(cluster.url("postgres").replace("+psycopg", ""), autocommit=True) as connection:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+        while connection.execute(query, (application_name,)).fetchone()[0] == 0:
+            assert time.monotonic() < deadline, f"no connection named {application_name!r}"
+            time.sleep(0.05)
+
+
 def sessions_opened(cluster: PostgresServer, database: str) -> int:
     """How many connections PostgreSQL has accepted to ``database`` since the cluster started."""
     with psycopg.connect(cluster.url("postgres").replace("+psycopg", ""), autocommit=True) as connection:
@@ -302,10 +312,12 @@ def sessions_opened(cluster: PostgresServer, database: str) -> int:
 
 
 def test_a_busy_service_reads_on_its_pooled_connections_without_opening_new_ones(services, cluster):
-    # As many concurrent readers as the server has request threads (8 by default): each request holds
+    # As many concurrent readers as the server has request threads (4 by default): each request holds
     # a connection, so a pool smaller than that opened and closed one per request (a backend forked each).
     running = services["emm"]
     assert running.read().status == 200
+    # svc-emm's caller cache listens on a connection of its own, opened on its first authenticated request.
+    wait_for_session(cluster, "listen svc_emm_callers")
     threads = running.process.threads  # the server's SERVE_THREADS, and so its pool's size
     with ThreadPoolExecutor(threads) as pool:
         before = sessions_opened(cluster, "outage_emm")

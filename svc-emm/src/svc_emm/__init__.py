@@ -26,4 +26,5 @@ def create_app(test_config: dict | None = None) -> Flask:
         api_prefixes=["/mdm-admin", "/oauth2"],
     )
     errors.register(app)
+    auth.init_app(app)
     return app

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, request
+from flask import Flask, current_app, g, request
 from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from svc_emm.errors import Forbidden, Invalid, OAuthError, Unauthorized
 from svc_emm.models import Role, Token, User, UserRole
 from svc_emm.schemas import MEDIA_TYPE_REFUSED, strip_prefix
 from vendorkit import db
+from vendorkit.changes import ChangeCache
 from vendorkit.endpoints import Endpoint
 from vendorkit.security import hash_token, new_token, verify_secret
 
@@ -30,6 +31,9 @@ ADMIN, SELF, ANYONE = "admin", "self", "anyone"
 FORM = "application/x-www-form-urlencoded"
 INVALID_GRANT = "Provided Authorization Grant is invalid."
 TOKEN_PATTERN = re.compile(r"[0-9a-f]{32}")
+CALLERS_KEY = "svc_emm.callers"
+# Announced by the triggers of migration 0002 after every statement that could change a caller.
+CALLERS_CHANNEL = "svc_emm_callers"
 
 
 @dataclass(frozen=True)
@@ -165,16 +169,22 @@ def _caller_statement():
     )
 
 
-# Every authenticated request runs it: built and compiled once, run on the driver's cursor
+# Every authenticated request needs its answer: built and compiled once, run on the driver's cursor
 # (building, compiling or running it through the ORM costs several times the query).
 CALLER_QUERY = db.Prepared(_caller_statement())
 
 
-def caller_for(connection: Connection, authorization: str | None) -> Caller | None:
+def init_app(app: Flask) -> None:
+    """Keep the app's callers in a cache that PostgreSQL empties on every change of a token, user or role."""
+    app.extensions[CALLERS_KEY] = ChangeCache(db.engine(app), CALLERS_CHANNEL)
+
+
+def caller_for(connection: Connection, authorization: str | None, callers: ChangeCache) -> Caller | None:
     """The caller named by an ``Authorization: Bearer`` header; None when missing, unknown, expired or revoked.
 
-    Looked up in the database on every request, never cached: a token revoked
-    or expired through any process is refused at once.
+    Read from ``callers`` while PostgreSQL announces every change that could
+    alter the answer (migration 0002's triggers), from the database otherwise;
+    the expiry is checked on every request.
     """
     if not authorization:
         return None
@@ -182,9 +192,14 @@ def caller_for(connection: Connection, authorization: str | None) -> Caller | No
     token = token.strip()
     if scheme.lower() != "bearer" or not TOKEN_PATTERN.fullmatch(token):
         return None
-    row = CALLER_QUERY.first(connection, digest=hash_token(token))
+    digest = hash_token(token)
+    row = callers.get(digest)
     if row is None:
-        return None
+        generation = callers.generation()
+        row = CALLER_QUERY.first(connection, digest=digest)
+        if row is None:
+            return None
+        callers.put(digest, row, generation)
     username, access_expires_at, revoked, is_admin = row
     if revoked or access_expires_at <= now_ms():
         return None
@@ -199,7 +214,8 @@ def token_holder(endpoint: Endpoint | None) -> None:
     if endpoint is None or endpoint.caller == ANYONE:
         return
     # A read's own connection (no ORM session); a write's transaction, which the lookup joins.
-    caller = caller_for(db.connection(), request.headers.get("Authorization"))
+    callers = current_app.extensions[CALLERS_KEY]
+    caller = caller_for(db.connection(), request.headers.get("Authorization"), callers)
     if caller is None:
         raise Unauthorized()
     g.caller = caller

@@ -107,9 +107,12 @@ def make_engine(url: str, **options) -> Engine:
 
 
 def request_threads() -> int:
-    """How many request threads this process serves with: SERVE_THREADS (waitress) or GUNICORN_THREADS, 8 by default.
+    """How many request threads this process serves with: SERVE_THREADS (waitress) or GUNICORN_THREADS.
 
-    Where both are set (an image's environment names both servers' settings), the larger.
+    Where both are set (an image's environment names both servers' settings),
+    the larger. Where neither is, 8: gunicorn's threads by default here;
+    vendorkit.serve runs fewer, and a pool opens only the connections its
+    threads take.
     """
     counts = [
         int(value)
@@ -167,18 +170,26 @@ def _make_sqlite_transactional(engine: Engine, *, wal: bool) -> None:
 
 
 class DatabaseState:
-    """The engine and session factory of one app, and the engine's view for read-only requests."""
+    """The engine and session factory of one app, and the engine read-only requests read on."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        # Both views share the engine's pool. A reader runs in autocommit: under
-        # READ COMMITTED (PostgreSQL's default) every statement takes its own
-        # snapshot anyway, so BEGIN and ROLLBACK would be round trips (and, on
-        # SQLite, a wait for the write lock) that change nothing.
+        # A reader runs in autocommit: under READ COMMITTED (PostgreSQL's
+        # default) every statement takes its own snapshot anyway, so BEGIN and
+        # ROLLBACK would be round trips (and, on SQLite, a wait for the write
+        # lock) that change nothing.
         if is_sqlite(engine):
             self.read_engine = engine.execution_options(**{READER_OPTION: True})
         else:
-            self.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+            # A pool of its own, whose connections stay in autocommit: on the
+            # writers' pool every read would switch its connection to autocommit
+            # and back, and roll back on its return.
+            self.read_engine = make_engine(
+                engine.url.render_as_string(hide_password=False),
+                isolation_level="AUTOCOMMIT",
+                pool_reset_on_return=None,
+            )
+            event.listen(engine, "engine_disposed", lambda _engine: self.read_engine.dispose())
         self.sessionmaker = sessionmaker(engine, expire_on_commit=False)
 
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from vendorkit.serve import DEFAULT_THREADS
+
 REPO_ROOT = Path(__file__).resolve().parents[4]
 GATEWAY_DEMO_CONFIG = REPO_ROOT / "gateway" / "src" / "gateway" / "demo.yaml"
 LEAVER_DEMO_CONFIG = REPO_ROOT / "svc-leaver" / "src" / "svc_leaver" / "demo.yaml"
@@ -283,7 +285,7 @@ class ServerProcess:
     app: str  # e.g. "svc_wipe:create_app()"
     env: dict[str, str] = field(default_factory=dict)
     workers: int = 1
-    threads: int = 8
+    threads: int = DEFAULT_THREADS
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
     log_path: Path | None = None

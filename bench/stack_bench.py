@@ -16,11 +16,12 @@ while 64 clients trickle request headers one byte a second; and, with wrk on
 svc-emm's own port, requests per second of ``GET /healthz`` and of a
 token-authenticated read (``GET /mdm-admin/users/count``, Bearer token) on
 SQLite. The same two endpoints are then measured on PostgreSQL (a throwaway
-cluster) with svc-emm alone under each server. Printed: each figure, the
+cluster) with svc-emm alone under each server (now: on one CPU, SERVE_PIN_CPU=1, as
+the Procfile serves it). Printed: each figure, the
 now/baseline ratio, and the targets (PSS under 350 MB, ready within 10 s,
 authenticated read at least 0.5x the bare endpoint).
 
-Each endpoint is run 3 times, alternating; the medians are printed.
+Each endpoint is run 5 times, alternating; the medians are printed.
 Options: --duration seconds per wrk run (default 3), --connections (default 8),
 --skip-baseline (only the stack as it is now), --gateway-line
 'gateway: <command>' (the same in both stacks; default: the Procfile's).
@@ -59,7 +60,7 @@ PSS_TARGET_MB = 350
 READY_TARGET_S = 10
 RATIO_TARGET = 0.5
 SLOW_CLIENTS = 64
-ROUNDS = 3  # wrk runs per endpoint, alternating
+ROUNDS = 5  # wrk runs per endpoint, alternating
 CONCURRENT_LOGINS = 16  # argon2id verifications at once, 19 MiB each
 
 # How the services ran before: one gunicorn (arbiter + 2 gthread workers) per service.
@@ -71,6 +72,7 @@ BASELINE_EMM = [
     ".venv/bin/gunicorn", "-c", "python:vendorkit.gunicorn_conf", "--bind", "127.0.0.1:{port}", "svc_emm:create_app()",
 ]  # fmt: skip
 NOW_EMM = [".venv/bin/python", "-m", "vendorkit.serve", "svc_emm:create_app()@127.0.0.1:{port}"]
+NOW_EMM_ENV = {"SERVE_PIN_CPU": "1"}  # as the Procfile serves the services
 
 
 @dataclass
@@ -266,13 +268,15 @@ def run_stack(figures: Figures, procfile: str, args: argparse.Namespace) -> None
         shutil.rmtree(root, ignore_errors=True)
 
 
-def run_emm_on_postgres(figures: Figures, command: list[str], url: str, args: argparse.Namespace) -> None:
-    """svc-emm alone on PostgreSQL under ``command``: its two endpoints' throughput."""
+def run_emm_on_postgres(
+    figures: Figures, command: list[str], url: str, args: argparse.Namespace, env: dict[str, str]
+) -> None:
+    """svc-emm alone on PostgreSQL under ``command`` with ``env``: its two endpoints' throughput."""
     port = free_port()
     process = subprocess.Popen(
         [part.format(port=port) for part in command],
         cwd=REPO,
-        env={**os.environ, "DATABASE_URL": url, "DEMO_DATA": "1", "LOG_LEVEL": "WARNING"},
+        env={**os.environ, **env, "DATABASE_URL": url, "DEMO_DATA": "1", "LOG_LEVEL": "WARNING"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -377,9 +381,9 @@ def main() -> None:
     postgres.start()
     try:
         for index, figures in enumerate(runs):
-            command = NOW_EMM if figures is runs[-1] else BASELINE_EMM
+            command, env = (NOW_EMM, NOW_EMM_ENV) if figures is runs[-1] else (BASELINE_EMM, {})
             print(f"{figures.label}: svc-emm on PostgreSQL", flush=True)
-            run_emm_on_postgres(figures, command, postgres.create_database(f"emm_{index}"), args)
+            run_emm_on_postgres(figures, command, postgres.create_database(f"emm_{index}"), args, env)
     finally:
         postgres.destroy()
     sys.exit(0 if report(runs, args) else 1)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask, jsonify, request
 
 from vendorkit.dialects import get_dialect
 from vendorkit.serve import Target, create_server, load_app
-from vendorkit.testing import http_request
+from vendorkit.testing import free_port, http_request, wait_for_port
 
 
 def toy_app(dialect: str = "dnl") -> Flask:
@@ -149,3 +153,50 @@ def test_load_app_calls_a_factory_or_takes_an_attribute():
     assert load_app("vendorkit.dialects:get_dialect") is get_dialect
     with pytest.raises(ValueError):
         load_app("not a spec")
+
+
+def cpus_of_every_thread(pid: int) -> set[str]:
+    """The ``Cpus_allowed_list`` of each thread of process ``pid``."""
+    return {
+        line.split(":", 1)[1].strip()
+        for status in Path(f"/proc/{pid}/task").glob("*/status")
+        for line in status.read_text().splitlines()
+        if line.startswith("Cpus_allowed_list:")
+    }
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
+def test_with_serve_pin_cpu_each_apps_process_runs_on_a_cpu_of_its_own(tmp_path):
+    allowed = sorted(os.sched_getaffinity(0))
+    ports = [free_port(), free_port()]
+    apps = [
+        f"svc_wipe:create_app()@127.0.0.1:{ports[0]}",
+        f"svc_bulkuser:create_app()@127.0.0.1:{ports[1]}",
+    ]
+    environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "vendorkit.serve", *apps],
+        env={**environment, "SERVE_PIN_CPU": "1", "DEMO_DATA": "1", "LOG_LEVEL": "WARNING"},
+        cwd=tmp_path,  # each service's SQLite database under var/
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for port in ports:
+            wait_for_port("127.0.0.1", port, timeout=60)
+            assert http_request("GET", f"http://127.0.0.1:{port}/healthz").status == 200
+        children = sorted(children_of(parent.pid))
+        assert len(children) == 2
+        # In the order of the command line: the n-th app on the n-th allowed CPU, every thread of it.
+        expected = [{str(allowed[0])}, {str(allowed[1 % len(allowed)])}]
+        assert [cpus_of_every_thread(child) for child in children] == expected
+        # The parent keeps the CPUs it was given.
+        assert cpus_of_every_thread(parent.pid) == cpus_of_every_thread(os.getpid())
+    finally:
+        parent.terminate()  # the parent stops its children
+        parent.wait(20)

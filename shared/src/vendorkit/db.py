@@ -279,7 +279,7 @@ def connection() -> Connection:
 class Prepared:
     """A Core SELECT compiled once per dialect and run straight on the DBAPI cursor of a connection.
 
-    For the hottest reads (an access token's lookup on every request):
+    For the hottest reads (an access token's lookup, a count):
     SQLAlchemy's per-execution machinery (execution context, result object,
     events) costs several times the query itself. The statement is still
     SQLAlchemy's, rendered by its compiler for the connection's dialect, and a

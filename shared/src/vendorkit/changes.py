@@ -106,6 +106,7 @@ class ChangeCache:
 
 def _listen(reference: weakref.ref[ChangeCache]) -> None:
     """Empty the cache on every announcement; switch it off while the connection is down."""
+    failing = False  # logged once when the connection fails, once when it is back
     while (cache := reference()) is not None:
         try:
             with psycopg.connect(
@@ -116,6 +117,9 @@ def _listen(reference: weakref.ref[ChangeCache]) -> None:
             ) as connection:
                 connection.execute(f'LISTEN "{cache.channel}"')
                 cache._set_listening(True)
+                if failing:
+                    log.info("change announcements heard again", extra={"fields": {"channel": cache.channel}})
+                    failing = False
                 del cache
                 while (cache := reference()) is not None:
                     # Announcements that arrive during the liveness check are yielded next time.
@@ -125,7 +129,12 @@ def _listen(reference: weakref.ref[ChangeCache]) -> None:
                     del cache
                 return
         except Exception as error:
-            log.warning("change announcements unavailable: %s", type(error).__name__)
+            if not failing:
+                log.warning(
+                    "change announcements unavailable; looking every row up meanwhile",
+                    extra={"fields": {"error": type(error).__name__}},
+                )
+                failing = True
         if (cache := reference()) is not None:
             cache._set_listening(False)
         del cache

@@ -25,7 +25,8 @@ the n-th app on the n-th CPU this process may use, round robin; off by default).
 Why pin: an app's threads take turns on one interpreter lock, so the process
 uses one CPU's worth of Python at a time anyway, and every hand-over between
 its threads across two CPUs costs a cross-CPU wake-up. On one CPU, svc-emm
-served about 1.6 times the requests per second (make bench-stack). It is for
+served about 1.6 times the requests per second (wrk, on this project's 2-vCPU
+development machine). It is for
 a machine the stack has to itself (``make run``), not for a container, whose
 CPUs the orchestrator shares out.
 """

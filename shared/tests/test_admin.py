@@ -201,7 +201,7 @@ def make_schema(url: str) -> str:
     return url
 
 
-def make_app(url: str, loader=None, **settings):
+def make_app(url: str, loader=None, read_only_gets: bool = False, **settings):
     config = load_settings(
         "svc-toy",
         {"SECRET_KEY": "toy-secret"},
@@ -217,6 +217,7 @@ def make_app(url: str, loader=None, **settings):
         blueprints=[toy],
         checks=[],
         demo_loader=loader or CountingLoader(),
+        read_only_gets=read_only_gets,
     )
 
 
@@ -560,5 +561,30 @@ def test_signing_secret_is_the_plain_secret_without_admin_api(tmp_path):
     try:
         with application.test_request_context("/"):
             assert admin.signing_secret("k") == "k"
+    finally:
+        db.engine(application).dispose()
+
+
+@pytest.mark.e2e
+def test_on_postgresql_a_read_waits_while_a_reset_holds_the_lock(postgres):
+    """Read-only requests run on an engine of their own: they too wait for a reset in progress."""
+    url = make_schema(postgres.create_database(f"toy_{uuid.uuid4().hex}"))
+    application = make_app(url, read_only_gets=True, ADMIN_API=True)
+    stored = application.test_client().post("/login/1").get_json()["stored"]
+    answers: list[int] = []
+    reader = threading.Thread(
+        target=lambda: answers.append(
+            application.test_client().get("/me", headers={"X-Stored": stored}).status_code
+        )
+    )
+    try:
+        with create_engine(url).connect() as resetting:  # as a reset's transaction does, alone
+            resetting.execute(text(f"SELECT pg_advisory_xact_lock({admin.RESET_LOCK_KEY})"))
+            reader.start()
+            reader.join(1)
+            assert reader.is_alive(), "the read did not wait for the reset"
+            resetting.rollback()
+        reader.join(10)
+        assert answers == [200]
     finally:
         db.engine(application).dispose()

@@ -147,7 +147,9 @@ def init_app(app: Flask, package: str, demo_loader: DemoLoader | None = None) ->
         # The demo loader may have changed since the document was made.
         connection.execute(update(ADMIN_STATE).values(demo_document=None))
     if engine.dialect.name == "postgresql":
-        _share_the_reset_lock(engine)
+        # Readers too: on PostgreSQL read-only requests have an engine (and pool) of their own.
+        for shared in {engine, db.state(app).read_engine}:
+            _share_the_reset_lock(shared)
     app.register_blueprint(blueprint)
 
 

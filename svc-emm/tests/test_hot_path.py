@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import queue
+import threading
 import time
+import uuid
 
 import psycopg
 import pytest
@@ -84,3 +88,115 @@ def test_a_connection_lost_under_the_read_is_a_503_and_the_next_read_reconnects(
         assert client.get(COUNT, headers=headers).json == 5
     finally:
         db.engine(app).dispose()
+
+
+# --- a request thread keeps its read connection (PostgreSQL) ---------------------------------
+
+
+@pytest.fixture
+def emm_on_postgres(postgres):
+    """svc-emm on a database of its own, with an admin's Bearer headers, disposed afterwards."""
+    url = postgres.create_database(f"emm_kept_{uuid.uuid4().hex[:12]}")
+    with quick_password_hashing():
+        app = create_app({"DATABASE_URL": url, "DEMO_DATA": True, "LOG_LEVEL": "WARNING"})
+    with app.app_context(), db.unit_of_work() as session:
+        headers = {"Authorization": "Bearer " + issue_tokens(session, app.config, "admin")["access_token"]}
+    try:
+        yield app, url, headers
+    finally:
+        db.engine(app).dispose()
+
+
+def read_in_thread(app, headers) -> int:
+    """The status of one authenticated read made by a thread of its own, which then ends."""
+    statuses: list[int] = []
+    thread = threading.Thread(
+        target=lambda: statuses.append(app.test_client().get(COUNT, headers=headers).status_code)
+    )
+    thread.start()
+    thread.join(10)
+    return statuses[0]
+
+
+def backends(url: str) -> list[int]:
+    """The process ids of the client connections to ``url``'s database, the listener's aside."""
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend' AND query NOT ILIKE 'LISTEN%'"
+        ).fetchall()
+    return sorted(pid for (pid,) in rows)
+
+
+def terminate_backends(url: str) -> None:
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+def test_a_thread_reads_on_the_same_connection_from_one_request_to_the_next(emm_on_postgres):
+    app, _url, headers = emm_on_postgres
+    checkouts = []
+    event.listen(db.state(app).read_engine, "checkout", lambda *_args: checkouts.append(1))
+    client = app.test_client()
+    assert [client.get(COUNT, headers=headers).json for _ in range(5)] == [5] * 5
+    assert len(checkouts) == 1
+
+
+def test_a_kept_connection_that_died_while_idle_is_replaced_before_the_read(emm_on_postgres):
+    app, url, headers = emm_on_postgres
+    client = app.test_client()
+    assert client.get(COUNT, headers=headers).status_code == 200
+    terminate_backends(url)
+    time.sleep(db.IDLE_PING_SECONDS + 0.2)  # idle long enough to be pinged first
+    assert client.get(COUNT, headers=headers).json == 5
+
+
+def test_once_one_thread_finds_its_connection_dead_the_others_replace_theirs(emm_on_postgres):
+    app, url, headers = emm_on_postgres
+    first, second = app.test_client(), app.test_client()
+    jobs: queue.Queue = queue.Queue()
+    answers: queue.Queue = queue.Queue()
+
+    def other_thread():  # the second client's requests, all from one thread that keeps its connection
+        while jobs.get() is not None:
+            answers.put(second.get(COUNT, headers=headers).status_code)
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    try:
+        assert first.get(COUNT, headers=headers).status_code == 200
+        jobs.put(1)
+        assert answers.get(timeout=10) == 200
+        terminate_backends(url)
+        time.sleep(0.1)  # within the idle-ping interval: the dead connection is used
+        lost = first.get(COUNT, headers=headers)
+        assert (lost.status_code, lost.json) == (503, LIST_FAULT)
+        jobs.put(1)
+        assert answers.get(timeout=10) == 200  # replaced before use, though it was not idle
+    finally:
+        jobs.put(None)
+        worker.join(10)
+
+
+def test_a_thread_that_ends_gives_its_connection_back(emm_on_postgres):
+    app, _url, headers = emm_on_postgres
+    assert [read_in_thread(app, headers) for _ in range(3)] == [200] * 3
+    gc.collect()
+    pool = db.state(app).read_engine.pool
+    # Back in the pool for the next thread, not dropped by the garbage collector.
+    assert (pool.checkedout(), pool.checkedin()) == (0, 1)
+
+
+def test_disposing_the_engine_closes_every_kept_connection(emm_on_postgres):
+    app, url, headers = emm_on_postgres
+    assert app.test_client().get(COUNT, headers=headers).status_code == 200
+    assert backends(url)
+    db.engine(app).dispose()
+    deadline = time.monotonic() + 5
+    while backends(url):
+        assert time.monotonic() < deadline, "a kept read connection outlived the engine's disposal"
+        time.sleep(0.05)
+    assert app.test_client().get(COUNT, headers=headers).json == 5

@@ -6,11 +6,13 @@ import contextlib
 import fcntl
 import logging
 import os
+import threading
 import time
+import weakref
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Connection, Engine, Executable, create_engine, event, text
@@ -169,8 +171,31 @@ def _make_sqlite_transactional(engine: Engine, *, wal: bool) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")  # errors wrapped as SQLAlchemy's
 
 
+class HeldReader:
+    """One thread's read connection on PostgreSQL, kept from one of its requests to the next.
+
+    When the thread ends, the connection goes back to the pool as any
+    connection dropped unclosed does (SQLAlchemy's garbage-collection cleanup).
+    """
+
+    __slots__ = ("__weakref__", "connection", "generation", "last_used")
+
+    def __init__(self, connection: Connection, generation: int):
+        self.connection = connection
+        self.generation = generation
+        self.last_used = time.monotonic()
+
+
 class DatabaseState:
-    """The engine and session factory of one app, and the engine read-only requests read on."""
+    """The engine and session factory of one app, and the engine read-only requests read on.
+
+    On PostgreSQL each request thread keeps one read connection across its
+    requests, as Django's persistent connections do: checking one out of the
+    pool and back in per request cost a busy service more than its read. A
+    connection idle for over IDLE_PING_SECONDS is pinged before use, and every
+    kept connection is replaced once any read connection is found dead or the
+    engine is disposed.
+    """
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -178,7 +203,8 @@ class DatabaseState:
         # default) every statement takes its own snapshot anyway, so BEGIN and
         # ROLLBACK would be round trips (and, on SQLite, a wait for the write
         # lock) that change nothing.
-        if is_sqlite(engine):
+        self.holds_readers = not is_sqlite(engine)
+        if not self.holds_readers:
             self.read_engine = engine.execution_options(**{READER_OPTION: True})
         else:
             # A pool of its own, whose connections stay in autocommit: on the
@@ -190,7 +216,69 @@ class DatabaseState:
                 pool_reset_on_return=None,
             )
             event.listen(engine, "engine_disposed", lambda _engine: self.read_engine.dispose())
+            event.listen(self.read_engine, "invalidate", self._on_invalidate)
+            event.listen(self.read_engine, "engine_disposed", self._on_disposed)
         self.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+        self._readers = threading.local()
+        self._held: weakref.WeakSet[HeldReader] = weakref.WeakSet()
+        self._held_lock = threading.Lock()
+        # Bumped when kept read connections must not be used again.
+        self._generation = 0
+
+    def read_connection(self) -> Connection:
+        """A connection to read on: this thread's kept one (PostgreSQL), or one checked out for the request."""
+        if not self.holds_readers:
+            return self.read_engine.connect()
+        held: HeldReader | None = getattr(self._readers, "held", None)
+        if held is None:
+            held = HeldReader(self.read_engine.connect(), self._generation)
+            self._readers.held = held
+            with self._held_lock:
+                self._held.add(held)
+        elif held.generation != self._generation:
+            # Another read connection was found dead: this one likely is too.
+            # Closed (not handed back to the pool); its next use opens a fresh one.
+            held.connection.invalidate()
+            held.generation = self._generation
+        elif time.monotonic() - held.last_used > IDLE_PING_SECONDS:
+            self._ping(held.connection)
+        return held.connection
+
+    def release(self, connection: Connection) -> None:
+        """End the request's use of ``connection``: a kept one stays open (its transaction ended), others close."""
+        held: HeldReader | None = getattr(self._readers, "held", None)
+        if held is None or held.connection is not connection:
+            discard(connection)
+            return
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+            held.last_used = time.monotonic()
+        except Exception as error:
+            log.warning("dropping a read connection that failed: %s", type(error).__name__)
+            self._readers.held = None
+            discard(connection)
+
+    def _ping(self, connection: Connection) -> None:
+        # The pool pings a connection idle this long at checkout; a kept one is pinged here.
+        try:
+            self.read_engine.dialect.do_ping(connection.connection.dbapi_connection)
+        except Exception as error:
+            # Dropped; the connection takes a fresh one from the pool on its next use.
+            connection.invalidate(error)
+
+    def _on_invalidate(self, _dbapi_connection, _record, exception) -> None:
+        if exception is not None:  # found dead: the database restarted or ended its backends
+            self._generation += 1
+
+    def _on_disposed(self, _engine: Engine) -> None:
+        # Tests and tools dispose an idle engine: close what every thread keeps, now.
+        self._generation += 1
+        with self._held_lock:
+            held = list(self._held)
+        for reader in held:
+            with contextlib.suppress(Exception):
+                reader.connection.invalidate()
 
 
 def init_app(app: Flask) -> DatabaseState:
@@ -205,7 +293,7 @@ def init_app(app: Flask) -> DatabaseState:
             discard(session)
         connection = g.pop("_db_connection", None)
         if connection is not None:
-            discard(connection)
+            state.release(connection)
 
     return state
 
@@ -262,43 +350,59 @@ def connection() -> Connection:
     """The Core connection the request reads on, without an ORM session.
 
     In a GET or HEAD of a ``READ_ONLY_GETS`` app: a connection of the read
-    engine, checked out once and returned at teardown (the request's session,
-    if it needs one, runs on it too). Otherwise the session's own, inside its
-    (writer's) transaction.
+    engine, the same for the whole request (the request's session, if it
+    needs one, runs on it too; see ``DatabaseState.read_connection``).
+    Otherwise the session's own, inside its (writer's) transaction.
     """
+    opened = g.get("_db_connection")
+    if opened is not None:
+        return opened
     if not _reading():
         return session().connection()
-    opened = g.get("_db_connection")
-    if opened is None:
-        if "_db_session" in g:
-            return g._db_session.connection()
-        opened = g._db_connection = state().read_engine.connect()
+    if "_db_session" in g:
+        return g._db_session.connection()
+    opened = g._db_connection = state().read_connection()
     return opened
 
 
+class _Compiled(NamedTuple):
+    sql: str
+    defaults: dict[str, Any]  # the values the statement holds (its literals)
+    positions: tuple[str, ...] | None  # positional parameters' names, in order
+    run: Callable[[Any, str, Any], list[tuple]]  # (DBAPI connection, SQL, values) -> rows
+
+
 class Prepared:
-    """A Core SELECT compiled once per dialect and run straight on the DBAPI cursor of a connection.
+    """A Core SELECT compiled once per dialect and run by the driver, below SQLAlchemy's execution machinery.
 
     For the hottest reads (an access token's lookup, a count):
     SQLAlchemy's per-execution machinery (execution context, result object,
-    events) costs several times the query itself. The statement is still
-    SQLAlchemy's, rendered by its compiler for the connection's dialect, and a
-    driver error is raised as SQLAlchemy's (a lost connection invalidated),
-    so outages are answered as everywhere else. Rows are the driver's tuples:
-    use it for columns of plain types (no result or bind processing).
+    events) costs several times the query itself, and so, on PostgreSQL,
+    does psycopg's cursor; there the statement goes to libpq's PQexecParams
+    with its values and rows converted by psycopg's own adapters. The
+    statement is still SQLAlchemy's, rendered by its compiler for the
+    connection's dialect, and a driver error is raised as SQLAlchemy's (a
+    lost connection invalidated), so outages are answered as everywhere
+    else. Rows are the driver's tuples: use it for columns of plain types (no
+    result or bind processing).
     """
 
     def __init__(self, statement: Executable):
         self.statement = statement
-        # dialect name -> (SQL text, the bound values the statement holds, positional parameter names or None)
-        self._compiled: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {}
+        self._compiled: dict[str, _Compiled] = {}  # by dialect name
 
-    def _compile(self, dialect: Any) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
+    def _compile(self, dialect: Any) -> _Compiled:
+        run = _cursor_rows
+        if dialect.driver == "psycopg":
+            from vendorkit import libpq  # psycopg itself, imported only where it is the driver
+
+            run = libpq.rows
+            dialect = type(dialect)(paramstyle="numeric_dollar")  # libpq's own placeholders: $1, $2, ...
         compiled = self.statement.compile(dialect=dialect)
         positions = tuple(compiled.positiontup) if compiled.positional else None
-        # The values the statement holds (its literals), the caller's parameters left empty until run.
+        # The caller's parameters are left empty until run.
         placeholders = {name: None for name, bind in compiled.binds.items() if bind.required}
-        return compiled.string, compiled.construct_params(placeholders), positions
+        return _Compiled(compiled.string, compiled.construct_params(placeholders), positions, run)
 
     def rows(self, connection: Connection, **params: Any) -> list[tuple]:
         """Every row of the statement with ``params`` bound."""
@@ -306,21 +410,18 @@ class Prepared:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled[dialect.name] = self._compile(dialect)
-        sql, defaults, positions = compiled
-        values: Any = {**defaults, **params}
-        if positions is not None:
-            values = tuple(values[name] for name in positions)
+        values: Any = {**compiled.defaults, **params}
+        if compiled.positions is not None:
+            values = tuple(values[name] for name in compiled.positions)
         dbapi_connection = connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(sql, values)
-            return cursor.fetchall()
+            return compiled.run(dbapi_connection, compiled.sql, values)
         except dialect.loaded_dbapi.Error as error:
-            invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)
+            invalidated = dialect.is_disconnect(error, dbapi_connection, None)
             if invalidated:
                 connection.invalidate(error)
             raise sa_exc.DBAPIError.instance(
-                sql,
+                compiled.sql,
                 None,
                 error,
                 dialect.loaded_dbapi.Error,
@@ -328,14 +429,21 @@ class Prepared:
                 connection_invalidated=invalidated,
                 dialect=dialect,
             ) from error
-        finally:
-            with contextlib.suppress(Exception):
-                cursor.close()
 
     def first(self, connection: Connection, **params: Any) -> tuple | None:
         """The first row, or None."""
         rows = self.rows(connection, **params)
         return rows[0] if rows else None
+
+
+def _cursor_rows(dbapi_connection: Any, sql: str, values: Any) -> list[tuple]:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, values)
+        return cursor.fetchall()
+    finally:
+        with contextlib.suppress(Exception):
+            cursor.close()
 
 
 def for_writes(session: Session) -> Session:

@@ -171,7 +171,7 @@ def _make_sqlite_transactional(engine: Engine, *, wal: bool) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")  # errors wrapped as SQLAlchemy's
 
 
-class HeldReader:
+class KeptReader:
     """One thread's read connection on PostgreSQL, kept from one of its requests to the next.
 
     When the thread ends, the connection goes back to the pool as any
@@ -203,8 +203,8 @@ class DatabaseState:
         # default) every statement takes its own snapshot anyway, so BEGIN and
         # ROLLBACK would be round trips (and, on SQLite, a wait for the write
         # lock) that change nothing.
-        self.holds_readers = not is_sqlite(engine)
-        if not self.holds_readers:
+        self.keeps_readers = not is_sqlite(engine)
+        if not self.keeps_readers:
             self.read_engine = engine.execution_options(**{READER_OPTION: True})
         else:
             # A pool of its own, whose connections stay in autocommit: on the
@@ -220,43 +220,45 @@ class DatabaseState:
             event.listen(self.read_engine, "engine_disposed", self._on_disposed)
         self.sessionmaker = sessionmaker(engine, expire_on_commit=False)
         self._readers = threading.local()
-        self._held: weakref.WeakSet[HeldReader] = weakref.WeakSet()
-        self._held_lock = threading.Lock()
+        self._kept: weakref.WeakSet[KeptReader] = weakref.WeakSet()
+        self._kept_lock = threading.Lock()
         # Bumped when kept read connections must not be used again.
         self._generation = 0
 
     def read_connection(self) -> Connection:
         """A connection to read on: this thread's kept one (PostgreSQL), or one checked out for the request."""
-        if not self.holds_readers:
+        if not self.keeps_readers:
             return self.read_engine.connect()
-        held: HeldReader | None = getattr(self._readers, "held", None)
-        if held is None:
-            held = HeldReader(self.read_engine.connect(), self._generation)
-            self._readers.held = held
-            with self._held_lock:
-                self._held.add(held)
-        elif held.generation != self._generation:
+        # One request at a time per thread: a request served inside another
+        # of the same app shares its app context, and so its connection.
+        kept: KeptReader | None = getattr(self._readers, "kept", None)
+        if kept is None:
+            kept = KeptReader(self.read_engine.connect(), self._generation)
+            self._readers.kept = kept
+            with self._kept_lock:
+                self._kept.add(kept)
+        elif kept.generation != self._generation:
             # Another read connection was found dead: this one likely is too.
             # Closed (not handed back to the pool); its next use opens a fresh one.
-            held.connection.invalidate()
-            held.generation = self._generation
-        elif time.monotonic() - held.last_used > IDLE_PING_SECONDS:
-            self._ping(held.connection)
-        return held.connection
+            kept.connection.invalidate()
+            kept.generation = self._generation
+        elif time.monotonic() - kept.last_used > IDLE_PING_SECONDS:
+            self._ping(kept.connection)
+        return kept.connection
 
     def release(self, connection: Connection) -> None:
         """End the request's use of ``connection``: a kept one stays open (its transaction ended), others close."""
-        held: HeldReader | None = getattr(self._readers, "held", None)
-        if held is None or held.connection is not connection:
+        kept: KeptReader | None = getattr(self._readers, "kept", None)
+        if kept is None or kept.connection is not connection:
             discard(connection)
             return
         try:
             if connection.in_transaction():
                 connection.rollback()
-            held.last_used = time.monotonic()
+            kept.last_used = time.monotonic()
         except Exception as error:
             log.warning("dropping a read connection that failed: %s", type(error).__name__)
-            self._readers.held = None
+            self._readers.kept = None
             discard(connection)
 
     def _ping(self, connection: Connection) -> None:
@@ -274,9 +276,9 @@ class DatabaseState:
     def _on_disposed(self, _engine: Engine) -> None:
         # Tests and tools dispose an idle engine: close what every thread keeps, now.
         self._generation += 1
-        with self._held_lock:
-            held = list(self._held)
-        for reader in held:
+        with self._kept_lock:
+            kept = list(self._kept)
+        for reader in kept:
             with contextlib.suppress(Exception):
                 reader.connection.invalidate()
 

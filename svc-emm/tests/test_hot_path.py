@@ -123,7 +123,7 @@ def backends(url: str) -> list[int]:
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
         rows = admin.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND backend_type = 'client backend' AND query NOT ILIKE 'LISTEN%'"
+            "AND backend_type = 'client backend' AND application_name NOT LIKE 'listen %'"
         ).fetchall()
     return sorted(pid for (pid,) in rows)
 
@@ -187,7 +187,8 @@ def test_a_thread_that_ends_gives_its_connection_back(emm_on_postgres):
     gc.collect()
     pool = db.state(app).read_engine.pool
     # Back in the pool for the next thread, not dropped by the garbage collector.
-    assert (pool.checkedout(), pool.checkedin()) == (0, 1)
+    assert pool.checkedout() == 0
+    assert pool.checkedin() >= 1
 
 
 def test_disposing_the_engine_closes_every_kept_connection(emm_on_postgres):

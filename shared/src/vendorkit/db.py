@@ -191,7 +191,7 @@ class DatabaseState:
 
     On PostgreSQL each request thread keeps one read connection across its
     requests, as Django's persistent connections do: checking one out of the
-    pool and back in per request cost a busy service more than its read. A
+    pool and back in per request cost a busy service about a tenth of a read. A
     connection idle for over IDLE_PING_SECONDS is pinged before use, and every
     kept connection is replaced once any read connection is found dead or the
     engine is disposed.

@@ -1,4 +1,4 @@
-"""The token-authenticated read: never cached, one pooled connection, and database failures in the envelope."""
+"""The token-authenticated read: its caller checked on every request, one connection (a thread's kept one on PostgreSQL), database failures in the envelope."""
 
 from __future__ import annotations
 

@@ -169,8 +169,8 @@ def _caller_statement():
     )
 
 
-# Every authenticated request needs its answer: built and compiled once, run on the driver's cursor
-# (building, compiling or running it through the ORM costs several times the query).
+# Every authenticated request needs its answer: built and compiled once, run by the driver (see db.Prepared;
+# building, compiling or running it through the ORM costs several times the query).
 CALLER_QUERY = db.Prepared(_caller_statement())
 
 

@@ -210,7 +210,7 @@ def search_users(session: Session, fragment: str | None, *, names_only: bool) ->
     )
 
 
-# A hot path of dashboards: compiled once, run on the driver's cursor (see db.Prepared).
+# A hot path of dashboards: compiled once, run by the driver (see db.Prepared).
 COUNT_USERS = db.Prepared(select(func.count(User.id)))
 
 
